@@ -1,0 +1,148 @@
+#include "pipeline.hpp"
+
+#include <latch>
+#include <limits>
+#include <stdexcept>
+
+#include "topology.hpp"
+
+namespace pipebench::cpu {
+
+Pipeline::Pipeline(std::vector<Stage> stages, Schedule schedule, std::size_t depth, bool bind)
+    : stages_(std::move(stages)), schedule_(schedule), depth_(schedule == Schedule::serial ? 1 : depth) {
+  if (stages_.empty()) throw std::invalid_argument("a pipeline needs at least one stage");
+  if (depth_ == 0) throw std::invalid_argument("depth must be at least 1");
+  done_ = std::make_unique<std::atomic<std::size_t>[]>(stages_.size());
+
+  const std::size_t nthreads = schedule_ == Schedule::serial ? 1 : stages_.size();
+  const Topology& topo = topology();
+  const bool pin = bind && static_cast<std::size_t>(topo.cores()) >= nthreads;
+  if (!bind)
+    binding_ = "unbound (binding disabled)";
+  else if (!pin)
+    binding_ = "unbound (" + std::to_string(nthreads) + " threads, " + std::to_string(topo.cores()) + " cores)";
+
+  std::vector<std::string> placed(nthreads);
+  std::latch ready(static_cast<std::ptrdiff_t>(nthreads));
+  for (std::size_t t = 0; t < nthreads; ++t)
+    threads_.emplace_back([this, t, pin, &topo, &placed, &ready] {
+      if (pin) {
+        std::string why;
+        placed[t] = topo.bind_this_thread_to_core(static_cast<int>(t), why) ? "core" + std::to_string(t)
+                                                                             : "unbound (" + why + ")";
+      }
+      ready.count_down();
+      worker(t);
+    });
+  ready.wait();
+  if (pin)
+    for (std::size_t t = 0; t < nthreads; ++t) {
+      const std::string who = schedule_ == Schedule::serial ? std::string("all stages") : stages_[t].name;
+      binding_ += (t ? " " : "") + who + ":" + placed[t];
+    }
+  spin_ = pin && binding_.find("unbound") == std::string::npos;
+}
+
+Pipeline::~Pipeline() {
+  stopping_ = true;
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void Pipeline::run(std::size_t chunks) {
+  if (chunks == 0) return;
+  chunks_ = chunks;
+  for (std::size_t s = 0; s < stages_.size(); ++s) done_[s].store(0, std::memory_order_relaxed);
+  failed_.store(false, std::memory_order_relaxed);
+  error_ = nullptr;
+  finished_.store(0, std::memory_order_relaxed);
+
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
+  for (std::size_t f = finished_.load(std::memory_order_acquire); f < threads_.size();
+       f = finished_.load(std::memory_order_acquire))
+    finished_.wait(f, std::memory_order_acquire);
+  if (error_) std::rethrow_exception(error_);
+}
+
+void Pipeline::worker(std::size_t index) {
+  std::uint64_t seen = 0;
+  for (;;) {
+    generation_.wait(seen, std::memory_order_acquire);
+    seen = generation_.load(std::memory_order_acquire);
+    if (stopping_) return;
+    if (schedule_ == Schedule::serial)
+      run_serial();
+    else
+      run_stage(index);
+    finished_.fetch_add(1, std::memory_order_acq_rel);
+    finished_.notify_all();
+  }
+}
+
+void Pipeline::run_serial() {
+  for (std::size_t i = 0; i < chunks_; ++i)
+    for (auto& stage : stages_) {
+      try {
+        stage.work(i, 0);
+      } catch (...) {
+        fail(std::current_exception());
+        return;
+      }
+    }
+}
+
+void Pipeline::run_stage(std::size_t s) {
+  const std::size_t last = stages_.size() - 1;
+  for (std::size_t i = 0; i < chunks_; ++i) {
+    // Stage 0 reuses the slot of chunk i - depth; the others wait for their predecessor.
+    const bool go = s == 0 ? (i < depth_ || wait_for(done_[last], i + 1 - depth_)) : wait_for(done_[s - 1], i + 1);
+    if (!go || failed_.load(std::memory_order_acquire)) return;
+    try {
+      stages_[s].work(i, i % depth_);
+    } catch (...) {
+      fail(std::current_exception());
+      return;
+    }
+    done_[s].store(i + 1, std::memory_order_release);
+    done_[s].notify_all();
+  }
+}
+
+namespace {
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+// A pinned stage thread owns its core, so it polls before it sleeps: waking a sleeping thread
+// costs microseconds (tens in a VM), a chunk handoff should cost less. About 50 us of polling.
+constexpr int kSpinRounds = 1 << 14;
+}  // namespace
+
+bool Pipeline::wait_for(const std::atomic<std::size_t>& counter, std::size_t target) const {
+  if (spin_)
+    for (int i = 0; i < kSpinRounds && counter.load(std::memory_order_acquire) < target; ++i) cpu_relax();
+  for (std::size_t v = counter.load(std::memory_order_acquire); v < target; v = counter.load(std::memory_order_acquire))
+    counter.wait(v, std::memory_order_acquire);
+  return !failed_.load(std::memory_order_acquire);
+}
+
+void Pipeline::fail(std::exception_ptr error) {
+  {
+    std::lock_guard lock(error_mutex_);
+    if (!error_) error_ = error;
+  }
+  failed_.store(true, std::memory_order_release);
+  // Release every waiter: counters only grow, so the maximum satisfies any wait; each woken
+  // thread then sees failed_ and stops.
+  for (std::size_t s = 0; s < stages_.size(); ++s) {
+    done_[s].store(std::numeric_limits<std::size_t>::max(), std::memory_order_release);
+    done_[s].notify_all();
+  }
+}
+
+}  // namespace pipebench::cpu

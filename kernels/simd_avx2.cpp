@@ -1,0 +1,9 @@
+// The avx2 build of the vector kernels; target flags come from kernels/CMakeLists.txt.
+// Tile 6 x 2 vectors (12 accumulators of 16 registers), the classic shape for 16 vector registers.
+#define PIPEBENCH_SIMD_ISA avx2
+#define PIPEBENCH_SIMD_WIDTH 8
+#define PIPEBENCH_GEMM_MR 6
+#define PIPEBENCH_GEMM_KC 256
+#define PIPEBENCH_GEMM_MC 192
+#define PIPEBENCH_SIMD_TABLE kSimdAvx2
+#include "simd_impl.hpp"
