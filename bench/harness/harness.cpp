@@ -1,0 +1,271 @@
+#include "harness.hpp"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <list>
+#include <memory>
+
+#include "build_info.hpp"
+#include "machine.hpp"
+#include "registry.hpp"
+#include "reporter.hpp"
+
+namespace pipebench::bench {
+
+namespace {
+
+std::atomic<int> g_failures{0};
+
+// Instances (inputs, references, files) of the most recently used points. Entries of one
+// point are registered next to each other, so each is built once in a plain run; with random
+// interleaving a point may be rebuilt, which costs set-up time only.
+class InstanceCache {
+ public:
+  Instance& get(const Pair& pair, const Params& point) {
+    const std::string key = pair.domain + "/" + pair.workload + "/" + point.str();
+    for (auto it = items_.begin(); it != items_.end(); ++it)
+      if (it->first == key) {
+        items_.splice(items_.begin(), items_, it);
+        return *items_.front().second;
+      }
+    // Drop old instances before building: two large inputs need not coexist.
+    while (items_.size() >= kMaxInstances) items_.pop_back();
+    items_.emplace_front(key, pair.make_instance(point));
+    return *items_.front().second;
+  }
+  void clear() { items_.clear(); }
+
+ private:
+  static constexpr std::size_t kMaxInstances = 2;
+  std::list<std::pair<std::string, std::unique_ptr<Instance>>> items_;
+};
+
+InstanceCache g_instances;
+
+// The bound entry of the benchmark now running: Google Benchmark calls an entry's function
+// several times while it sizes the iteration count; binding (threads, buffers) and warm-up
+// happen once.
+struct Current {
+  std::string name;
+  Entry entry;
+};
+std::unique_ptr<Current> g_current;
+
+void run_entry(benchmark::State& state, EntryRecord& rec) {
+  try {
+    if (!g_current || g_current->name != rec.name) {
+      g_current.reset();
+      Instance& instance = g_instances.get(*rec.pair, rec.instance_params);
+      auto bound = std::make_unique<Current>(Current{rec.name, rec.variant->bind(instance, rec.params)});
+      instance.touch();
+      bound->entry.run();  // warm-up, untimed
+      g_current = std::move(bound);
+      rec.flops = g_current->entry.flops;
+      rec.bytes = g_current->entry.bytes;
+      rec.working_set = g_current->entry.working_set;
+    }
+    Entry& entry = g_current->entry;
+    if (entry.poison) entry.poison();
+    for (auto _ : state) entry.run();
+    const kernels::Verdict verdict = entry.check();
+    if (!verdict.ok()) {
+      ++g_failures;
+      const std::string msg = "verification failed: " + verdict.describe();
+      std::cerr << rec.name << ": " << msg << "\n";
+      state.SkipWithError(msg.c_str());
+      return;
+    }
+    if (entry.flops > 0)
+      state.counters["flops_per_second"] = benchmark::Counter(entry.flops, benchmark::Counter::kIsIterationInvariantRate);
+    if (entry.bytes > 0) state.SetBytesProcessed(static_cast<std::int64_t>(entry.bytes) * state.iterations());
+    if (!entry.label.empty()) state.SetLabel(entry.label);
+  } catch (const Skip& s) {
+    g_current.reset();
+    state.SkipWithError((std::string("skipped: ") + s.what()).c_str());
+  } catch (const std::exception& e) {
+    g_current.reset();
+    ++g_failures;
+    std::cerr << rec.name << ": error: " << e.what() << "\n";
+    state.SkipWithError((std::string("error: ") + e.what()).c_str());
+  }
+}
+
+std::vector<std::string> override_values(const SuiteOptions& options, const Axis& axis) {
+  const auto it = options.axes.find(axis.name);
+  return it == options.axes.end() ? axis.values : it->second;
+}
+
+std::vector<Axis> with_overrides(const SuiteOptions& options, std::vector<Axis> axes) {
+  for (Axis& a : axes) a.values = override_values(options, a);
+  return axes;
+}
+
+// Registers every point of every variant; returns "" or the first invalid point's reason.
+std::string register_pairs(const std::vector<Pair>& pairs, const SuiteOptions& options, Registry& registry) {
+  for (const Pair& pair : pairs) {
+    for (const Params& point : expand(with_overrides(options, pair.axes))) {
+      for (const Variant& v : pair.variants) {
+        for (const Params& own : expand(with_overrides(options, v.axes))) {
+          const Params params = point.merged(own);
+          const std::string name = pair.domain + "/" + pair.workload + "/" + v.name + "/" + params.str();
+          if (registry.contains(name) || !filter_matches(options.filter, name)) continue;
+          if (pair.validate)
+            if (std::string why = pair.validate(params); !why.empty()) return why + " (entry " + name + ")";
+          EntryRecord& rec = registry.add(EntryRecord{name, &pair, &v, point, params});
+          benchmark::RegisterBenchmark(name.c_str(), [&rec](benchmark::State& st) { run_entry(st, rec); })
+              ->UseRealTime()
+              ->Unit(benchmark::kMicrosecond);
+        }
+      }
+    }
+  }
+  return "";
+}
+
+std::string env_or_unset(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "(unset)";
+}
+
+void add_context(const SuiteOptions& options, const cpu::Topology& topo, kernels::Isa isa,
+                 const MachineProfile& machine, const std::vector<Pair>& pairs) {
+  using benchmark::AddCustomContext;
+  AddCustomContext("pipebench_version", build::kVersion);
+  AddCustomContext("git_revision", build::kGitRevision);
+  AddCustomContext("compiler", build::kCompiler);
+  AddCustomContext("cxx_flags", build::kCxxFlags);
+  AddCustomContext("build_type", build::kBuildType);
+  AddCustomContext("google_benchmark_version", build::kBenchmarkVersion);
+  AddCustomContext("hwloc_version", build::kHwlocVersion);
+  utsname u{};
+  if (uname(&u) == 0) AddCustomContext("kernel", std::string(u.sysname) + " " + u.release + " " + u.machine);
+  AddCustomContext("topology", topo.summary());
+  AddCustomContext("cores", std::to_string(topo.cores()));
+  AddCustomContext("numa_nodes", std::to_string(topo.numa_nodes()));
+  for (int level = 1; level <= 3; ++level)
+    AddCustomContext("cache_l" + std::to_string(level) + "_bytes", std::to_string(topo.cache_bytes(level)));
+  AddCustomContext("cache_l3_effective_bytes", std::to_string(topo.effective_l3()));
+  AddCustomContext("thread_binding",
+                   options.bind ? "pipelined: stage s on core s (first PU, hwloc) when there is a core per stage, "
+                                  "else unbound; serial: its one thread on core 0; per entry in its label"
+                                : "unbound (--no-bind)");
+  AddCustomContext("kernel_isa", std::string(kernels::isa_name(isa)));
+  AddCustomContext("suite", options.full ? "full" : "quick");
+  AddCustomContext("seed", std::to_string(options.seed));
+  if (machine.measured) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f", machine.fma_peak_flops / 1e9);
+    AddCustomContext("fma_peak_gflops", buf);
+    AddCustomContext("fma_peak_isa", machine.fma_peak_isa);
+    for (const auto& level : machine.levels) {
+      std::snprintf(buf, sizeof buf, "%.1f", level.read_bytes_per_s / 1e9);
+      AddCustomContext("read_bw_gbs_" + level.name, buf);
+      AddCustomContext("read_bw_probe_bytes_" + level.name, std::to_string(level.probe_bytes));
+    }
+  } else {
+    AddCustomContext("fma_peak_gflops", "not measured (--no-probe)");
+  }
+  AddCustomContext("openblas_version", build::kOpenblasVersion);
+  AddCustomContext("openblas_corename", openblas_get_corename());
+  AddCustomContext("openblas_config", openblas_get_config());
+  AddCustomContext("openblas_threads", std::to_string(openblas_get_num_threads()));
+  AddCustomContext("OPENBLAS_CORETYPE", env_or_unset("OPENBLAS_CORETYPE"));
+  AddCustomContext("OPENBLAS_L2_SIZE", env_or_unset("OPENBLAS_L2_SIZE"));
+  for (const Pair& pair : pairs)
+    for (const auto& [key, value] : pair.context) AddCustomContext(pair.domain + "/" + pair.workload + "/" + key, value);
+}
+
+std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string& format, bool console_color) {
+  if (format == "json") return std::make_unique<benchmark::JSONReporter>();
+  auto opts = benchmark::ConsoleReporter::OO_Tabular;
+  if (console_color) opts = benchmark::ConsoleReporter::OO_ColorTabular;
+  return std::make_unique<benchmark::ConsoleReporter>(opts);
+}
+
+}  // namespace
+
+int run_main(int argc, char** argv, const std::string& domain, const std::vector<PairFactory>& factories) {
+  const std::string program = "pipebench-" + domain;
+  std::optional<SuiteOptions> parsed;
+  try {
+    parsed = parse_options(argc, argv, program,
+                           program + ": serial vs pipelined pairs, verified and held against the pipeline model");
+  } catch (const UsageError& e) {
+    std::cerr << program << ": " << e.what() << "\n";
+    return 2;
+  }
+  if (!parsed) return 0;
+  SuiteOptions& options = *parsed;
+
+  // The reference peer runs on one core, like every kernel it is compared with.
+  openblas_set_num_threads(1);
+
+  const cpu::Topology& topo = cpu::topology();
+  const kernels::Isa isa = options.isa.value_or(kernels::best_isa());
+  const Suite suite{options, topo, isa};
+  static std::vector<Pair> pairs;  // registered benchmarks point into these
+  static Registry registry;
+  pairs.clear();
+  for (PairFactory make : factories) pairs.push_back(make(suite));
+  if (std::string why = register_pairs(pairs, options, registry); !why.empty()) {
+    std::cerr << program << ": " << why << "\n";
+    return 2;
+  }
+
+  if (options.list_only) {
+    for (const auto& e : registry.entries()) std::cout << e->name << "\n";
+    return 0;
+  }
+  if (registry.entries().empty()) {
+    std::cerr << program << ": --benchmark_filter: '" << options.filter << "' matches no entry\n";
+    return 2;
+  }
+
+  std::vector<char*> bargv;
+  for (std::string& a : options.benchmark_args) bargv.push_back(a.data());
+  int bargc = static_cast<int>(bargv.size());
+  bargv.push_back(nullptr);
+  benchmark::Initialize(&bargc, bargv.data());
+  if (benchmark::ReportUnrecognizedArguments(bargc, bargv.data())) return 2;
+
+  MachineProfile machine;
+  if (options.probe) machine = probe_machine(topo, isa);
+  add_context(options, topo, isa, machine, pairs);
+
+  const std::string format = benchmark_flag(options, "format").value_or("console");
+  const std::string out_format = benchmark_flag(options, "out_format").value_or("json");
+  if (format != "console" && format != "json") {
+    std::cerr << program << ": --benchmark_format: '" << format << "' is not one of console, json\n";
+    return 2;
+  }
+  if (out_format != "console" && out_format != "json") {
+    std::cerr << program << ": --benchmark_out_format: '" << out_format << "' is not one of console, json\n";
+    return 2;
+  }
+  const std::string color = benchmark_flag(options, "color").value_or("auto");
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  const bool use_color = color == "true" || color == "yes" || color == "1" || (color == "auto" && tty);
+  auto display = make_reporter(format, use_color);
+  ModelReporter display_model(*display, registry, machine, isatty(STDERR_FILENO) != 0);
+  std::unique_ptr<benchmark::BenchmarkReporter> file;
+  std::unique_ptr<ModelReporter> file_model;
+  if (benchmark_flag(options, "out")) {
+    file = make_reporter(out_format, false);
+    file_model = std::make_unique<ModelReporter>(*file, registry, machine, false);
+  }
+  benchmark::RunSpecifiedBenchmarks(&display_model, file_model.get());
+  g_current.reset();
+  g_instances.clear();
+  benchmark::Shutdown();
+  return g_failures.load() > 0 ? 1 : 0;
+}
+
+}  // namespace pipebench::bench

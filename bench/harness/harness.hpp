@@ -1,0 +1,14 @@
+#pragma once
+// The driver every pipebench-<domain> binary's main() calls: options, registration of every
+// declared pair, machine probes and context, the run, the model, the exit code.
+#include <string>
+#include <vector>
+
+#include "pair.hpp"
+
+namespace pipebench::bench {
+
+// Exit codes: 0 all verified (skips included), 1 a verification or run failure, 2 bad input.
+int run_main(int argc, char** argv, const std::string& domain, const std::vector<PairFactory>& pairs);
+
+}  // namespace pipebench::bench

@@ -1,0 +1,93 @@
+#pragma once
+// How a serial/pipelined pair is declared. A pair names its workload, the parameters of its
+// inputs (an Instance: seeded data, reference, file...), and its variants; each variant has
+// its own parameters and a bind() that turns (instance, point) into an Entry. The harness does
+// the rest for every variant alike: names, registration, warm-up, timing, verification,
+// counters, the model. See bench/cpu/sumsq.cpp for the smallest complete pair.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "accuracy.hpp"
+#include "isa.hpp"
+#include "options.hpp"
+#include "params.hpp"
+#include "topology.hpp"
+
+namespace pipebench::bench {
+
+// Thrown by bind() or run() when the machine cannot do what an entry needs (no GPU, io_uring
+// refused, one MPI rank): the entry is reported skipped with the reason and the binary still
+// exits 0. Anything else thrown is a failure.
+struct Skip : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// What a variant is to the model and the summary.
+enum class Role {
+  serial,       // the baseline: stages one after another, or one dependency chain
+  pipelined,    // stages overlapped; gets t_ideal, speedup, efficiency
+  stage,        // one stage alone (variant "stage_<name>"); feeds the model
+  alternative,  // another way to do the same work (ilp, blocked); speedup and roofline
+  reference,    // the library a user would pick instead (OpenBLAS)
+};
+
+// A variant bound to one parameter point.
+struct Entry {
+  std::function<void()> run;                   // one iteration of the timed work
+  std::function<kernels::Verdict()> check;     // verifies what the last run() produced
+  std::function<void()> poison;                // optional: makes a stale output fail check()
+  double flops = 0.0;                          // per run()
+  double bytes = 0.0;                          // per run(): bytes read or moved
+  std::size_t working_set = 0;                 // bytes the work touches; 0 = no roofline
+  std::string label;                           // shown with the result (e.g. thread binding)
+};
+
+// The inputs of one point of a pair's own axes, shared by all its variants.
+class Instance {
+ public:
+  virtual ~Instance() = default;
+  virtual std::size_t footprint() const = 0;  // bytes held, for the harness's cache
+  // Called right before an entry is timed: idle pages may have been reclaimed by the host.
+  virtual void touch() {}
+};
+
+struct Variant {
+  std::string name;  // serial, ilp, blocked, pipelined, stage_<name>, reference
+  Role role;
+  std::vector<Axis> axes;  // this variant's own parameters
+  std::function<Entry(Instance&, const Params&)> bind;
+};
+
+// Builds a Variant whose bind receives the pair's own instance type.
+template <class I, class Bind>
+Variant variant(std::string name, Role role, std::vector<Axis> axes, Bind bind) {
+  return Variant{std::move(name), role, std::move(axes),
+                 [bind = std::move(bind)](Instance& inst, const Params& p) { return bind(static_cast<I&>(inst), p); }};
+}
+
+struct Pair {
+  std::string domain;    // "cpu"
+  std::string workload;  // "sumsq"
+  std::vector<Axis> axes;
+  std::function<std::unique_ptr<Instance>(const Params&)> make_instance;
+  // Checks one full point (the pair's axes and a variant's) before anything runs. Returns ""
+  // when valid, else one line naming the option and what is wrong with it.
+  std::function<std::string(const Params&)> validate;
+  std::vector<Variant> variants;
+  std::vector<std::pair<std::string, std::string>> context;  // extra AddCustomContext lines
+};
+
+// What a pair factory sees.
+struct Suite {
+  const SuiteOptions& options;
+  const cpu::Topology& topology;
+  kernels::Isa isa;
+};
+using PairFactory = Pair (*)(const Suite&);
+
+}  // namespace pipebench::bench
