@@ -149,6 +149,9 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
       out.benchmark_args.push_back(extra);
   }
   filter_matches(out.filter, "");  // a malformed regex is a usage error before anything runs
+  for (const char* flag : {"format", "out_format"})
+    if (auto v = benchmark_flag(out, flag); v && *v != "console" && *v != "json")
+      throw UsageError("--benchmark_" + std::string(flag) + ": '" + *v + "' is not one of console, json");
   if (auto list = benchmark_flag(out, "list_tests")) out.list_only = *list != "false" && *list != "0";
   return out;
 }

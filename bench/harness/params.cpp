@@ -80,6 +80,16 @@ std::vector<Params> expand(const std::vector<Axis>& axes, const Params& base) {
   return points;
 }
 
+std::string entry_name(const std::string& domain, const std::string& workload, const std::string& variant,
+                       const Params& params) {
+  std::string name = domain + '/' + workload + '/' + variant;
+  if (!params.items().empty()) {
+    name += '/';
+    name += params.str();
+  }
+  return name;
+}
+
 EntryName parse_entry_name(std::string_view name) {
   EntryName out;
   std::vector<std::string_view> fields;

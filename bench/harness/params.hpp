@@ -47,6 +47,10 @@ struct Axis {
 // Every combination of the axes' values, each merged onto base.
 std::vector<Params> expand(const std::vector<Axis>& axes, const Params& base = {});
 
+// "domain/workload/variant/params" (no trailing slash when there are no parameters).
+std::string entry_name(const std::string& domain, const std::string& workload, const std::string& variant,
+                       const Params& params);
+
 // Splits "cpu/sumsq/ilp/bytes:4096/chains:8" into its parts; the variant is the third field.
 struct EntryName {
   std::string domain, workload, variant;

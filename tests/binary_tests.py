@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Runs a pipebench binary the way users do and checks what comes out.
+
+    binary_tests.py smoke|overlap|filtered|errors|help|list <pipebench-cpu>
+    binary_tests.py selftest <pipebench-selftest>
+
+Standard library only; exits non-zero with the first failed assertion."""
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+TIMEOUT = 300
+
+
+def run(binary, *args):
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def fail(msg):
+    print("FAIL:", msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+TINY = ["--bytes", "65536", "--n", "40", "--chains", "1,4", "--chunks", "5", "--depth", "1,2",
+        "--intensity", "2,6", "--benchmark_min_time=0.001"]
+
+
+def smoke(binary):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "cpu.json")
+        r = run(binary, *TINY, "--data-dir", tmp, f"--benchmark_out={out}")
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+        check("cpu/overlap/pipelined" in r.stdout, "console output lacks the pipelined entries")
+        check(os.listdir(tmp) == ["cpu.json"], f"data files left behind: {os.listdir(tmp)}")
+        doc = load_json(out)
+    ctx = doc["context"]
+    for key in ["pipebench_version", "git_revision", "compiler", "cxx_flags", "build_type", "topology", "cores",
+                "numa_nodes", "cache_l1_bytes", "cache_l2_bytes", "cache_l3_bytes", "thread_binding", "kernel",
+                "kernel_isa", "fma_peak_gflops", "read_bw_gbs_L1", "read_bw_gbs_DRAM", "openblas_corename",
+                "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "cpu/matmul/blocked_kernel"]:
+        check(key in ctx, f"context lacks {key}")
+    check(float(ctx["fma_peak_gflops"]) > 0, "FMA peak not measured")
+
+    runs = {b["name"]: b for b in doc["benchmarks"]}
+    for name, b in runs.items():
+        check(not b.get("error_occurred"), f"{name}: {b.get('error_message')}")
+        check("real_time" not in name.split("/"), f"{name}: the name carries Google Benchmark's suffix")
+
+    expected = ["cpu/sumsq/serial/bytes:65536", "cpu/sumsq/ilp/bytes:65536/chains:4", "cpu/sumsq/reference/bytes:65536",
+                "cpu/matmul/serial/n:40", "cpu/matmul/ilp/n:40/chains:1", "cpu/matmul/blocked/n:40",
+                "cpu/matmul/reference/n:40"]
+    for source in ["generator", "file"]:
+        expected += [f"cpu/overlap/serial/bytes:65536/chunks:5/intensity:6/source:{source}",
+                     f"cpu/overlap/stage_load/bytes:65536/chunks:5/source:{source}",
+                     f"cpu/overlap/stage_compute/bytes:65536/chunks:5/intensity:6/source:{source}",
+                     f"cpu/overlap/pipelined/bytes:65536/chunks:5/depth:2/intensity:6/source:{source}",
+                     f"cpu/overlap/pipelined/bytes:65536/chunks:5/depth:1/intensity:2/source:{source}"]
+    for name in expected:
+        check(name in runs, f"missing entry {name}")
+
+    for name, b in runs.items():
+        if "/stage_load/" not in name:
+            check(b.get("flops_per_second", 0) > 0, f"{name}: no FLOP/s")
+        if "/stage_compute/" not in name:
+            check(b.get("bytes_per_second", 0) > 0, f"{name}: no bytes/s")
+        if "/pipelined/" in name:
+            for c in ["t_ideal", "t_serial", "speedup", "speedup_bound"]:
+                check(c in b and b[c] > 0, f"{name}: no {c}")
+            check(("efficiency" in b and math.isfinite(b["efficiency"])) or "undefined" in b.get("label", ""),
+                  f"{name}: neither an efficiency nor the reason there is none")
+            check("load:" in b.get("label", ""), f"{name}: the label does not say how threads were bound")
+        if "/ilp/" in name or "/blocked/" in name:
+            check(b.get("speedup", 0) > 0 and b.get("vs_reference", 0) > 0, f"{name}: no speedup or vs_reference")
+        if name.startswith(("cpu/sumsq/", "cpu/matmul/")):
+            check(0 < b.get("roofline_fraction", 0), f"{name}: no roofline")
+
+
+def overlap(binary):
+    """The thread pipeline end to end (run under ThreadSanitizer by scripts/test.sh)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run(binary, *TINY, "--depth", "1,2,3,8", "--no-probe", "--data-dir", tmp,
+                "--benchmark_filter=overlap", "--benchmark_format=json")
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+    runs = json.loads(r.stdout)["benchmarks"]
+    check(len(runs) == 2 * (2 + 1 + 2 + 8), f"expected 26 overlap entries, got {len(runs)}")
+    for b in runs:
+        check(not b.get("error_occurred"), f"{b['name']}: {b.get('error_message')}")
+
+
+def filtered(binary):
+    r = run(binary, *TINY, "--no-probe", "--benchmark_filter=overlap/pipelined/.*source:generator",
+            "--benchmark_format=json")
+    check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+    runs = json.loads(r.stdout)["benchmarks"]
+    check(len(runs) == 4, f"expected 4 pipelined entries, got {len(runs)}")
+    for b in runs:
+        check("efficiency" not in b and "t_ideal" not in b, f"{b['name']}: a model without its siblings")
+        check("no model: serial, stage_load, stage_compute not run" in b.get("label", ""),
+              f"{b['name']}: the label does not say what is missing: {b.get('label')}")
+
+
+ERRORS = [
+    (["--bytes", "0"], "--bytes"),
+    (["--bytes", "-5"], "--bytes"),
+    (["--bytes", "6"], "--bytes"),
+    (["--bytes", "12Q"], "--bytes"),
+    (["--n", "0"], "--n"),
+    (["--n", "99999"], "--n"),
+    (["--chunks", "0"], "--chunks"),
+    (["--chunks", "100", "--bytes", "64"], "--chunks"),
+    (["--depth", "0"], "--depth"),
+    (["--intensity", "3"], "--intensity"),
+    (["--chains", "17"], "--chains"),
+    (["--chains", "x"], "--chains"),
+    (["--source", "tape"], "--source"),
+    (["--data-dir", "/nonexistent/pipebench"], "--data-dir"),
+    (["--isa", "sse9"], "--isa"),
+    (["--quick", "--full"], "--full"),
+    (["--bogus"], "--bogus"),
+    (["--benchmark_filter=("], "--benchmark_filter"),
+    (["--benchmark_filter=no-such-entry"], "--benchmark_filter"),
+    (["--benchmark_format=xml"], "--benchmark_format"),
+]
+
+
+def errors(binary):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out.json")
+        for args, option in ERRORS:
+            r = run(binary, *args, f"--benchmark_out={out}")
+            where = " ".join(args)
+            check(r.returncode != 0, f"{where}: exit 0")
+            lines = r.stderr.strip().splitlines()
+            check(len(lines) == 1, f"{where}: {len(lines)} lines on stderr: {r.stderr!r}")
+            check(option in lines[0], f"{where}: the error does not name {option}: {lines[0]!r}")
+            check(r.stdout == "", f"{where}: wrote to stdout: {r.stdout[:200]!r}")
+            check(not os.path.exists(out), f"{where}: wrote {out} half-way")
+
+
+def selftest(binary):
+    with tempfile.TemporaryDirectory() as tmp:
+        for variant, rc, message in [("serial", 0, None),
+                                     ("wrong", 1, "verification failed: max relative error"),
+                                     ("stale", 1, "verification failed: result is not finite"),
+                                     ("throws", 1, "error: the stage broke"),
+                                     ("skips", 0, "skipped: no such device here")]:
+            out = os.path.join(tmp, variant + ".json")
+            r = run(binary, f"--benchmark_filter=faults/{variant}/", "--no-probe", "--benchmark_min_time=0.001",
+                    f"--benchmark_out={out}")
+            check(r.returncode == rc, f"{variant}: exit {r.returncode}, expected {rc}\n{r.stderr}")
+            (b,) = load_json(out)["benchmarks"]
+            if message:
+                check(b.get("error_occurred") and message in b.get("error_message", ""),
+                      f"{variant}: error_message {b.get('error_message')!r} lacks {message!r}")
+                if rc:
+                    check(message.split(":")[0] in r.stderr, f"{variant}: nothing said on stderr")
+            else:
+                check(not b.get("error_occurred"), f"{variant}: {b.get('error_message')}")
+
+
+def help_text(binary):
+    r = run(binary, "--help")
+    check(r.returncode == 0, f"--help exit {r.returncode}")
+    for word in ["--bytes", "--n", "--chunks", "--depth", "--intensity", "--data-dir", "--quick", "--full",
+                 "--benchmark_filter"]:
+        check(word in r.stdout, f"--help does not document {word}")
+
+
+def list_names(binary):
+    r = run(binary, "--benchmark_list_tests", "--benchmark_filter=sumsq")
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    names = r.stdout.split()
+    check(len(names) >= 7 and all(n.startswith("cpu/sumsq/") for n in names), f"unexpected list: {names[:5]}")
+    check(not any("real_time" in n for n in names), "listed names carry /real_time")
+
+
+CASES = {"smoke": smoke, "overlap": overlap, "filtered": filtered, "errors": errors, "selftest": selftest, "help": help_text,
+         "list": list_names}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in CASES:
+        sys.exit(f"usage: {sys.argv[0]} {'|'.join(CASES)} <binary>")
+    CASES[sys.argv[1]](sys.argv[2])
+    print(f"{sys.argv[1]}: ok")

@@ -1,0 +1,207 @@
+// The harness's pure parts: parameter naming, grid expansion, the model arithmetic, sizes on
+// the command line, and the reporter's sibling matching and counters.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "model.hpp"
+#include "options.hpp"
+#include "params.hpp"
+#include "registry.hpp"
+#include "reporter.hpp"
+
+namespace pb = pipebench::bench;
+
+TEST(Params, CanonicalOrderAndNames) {
+  const pb::Params p = pb::Params().with("source", "file").with("depth", 3).with("bytes", 64).with("zeta", 1).with(
+      "chunks", 8);
+  EXPECT_EQ(p.str(), "bytes:64/chunks:8/depth:3/source:file/zeta:1");
+  EXPECT_EQ(p.with("depth", 4).str(), "bytes:64/chunks:8/depth:4/source:file/zeta:1");
+  EXPECT_EQ(p.get_int("chunks"), 8);
+  EXPECT_THROW(p.get_int("source"), std::invalid_argument);
+  EXPECT_THROW(p.get("n"), std::out_of_range);
+}
+
+TEST(Params, SubsetIsTheSiblingRule) {
+  const pb::Params pipelined = pb::Params().with("bytes", 64).with("chunks", 8).with("depth", 2);
+  EXPECT_TRUE(pb::Params().with("bytes", 64).with("chunks", 8).subset_of(pipelined));
+  EXPECT_FALSE(pb::Params().with("bytes", 64).with("chunks", 16).subset_of(pipelined));
+  EXPECT_FALSE(pb::Params().with("intensity", 2).subset_of(pipelined));
+  EXPECT_TRUE(pb::Params().subset_of(pipelined));
+}
+
+TEST(Params, ExpandIsTheCartesianProduct) {
+  const auto points = pb::expand({{"bytes", {"1", "2"}}, {"chains", {"1", "2", "4"}}}, pb::Params().with("n", 5));
+  ASSERT_EQ(points.size(), 6u);
+  EXPECT_EQ(points.front().str(), "bytes:1/n:5/chains:1");
+  EXPECT_EQ(points.back().str(), "bytes:2/n:5/chains:4");
+}
+
+TEST(Params, ParsesEntryNames) {
+  const auto e = pb::parse_entry_name("cpu/overlap/pipelined/bytes:64/chunks:8/depth:2/source:file");
+  EXPECT_EQ(e.domain, "cpu");
+  EXPECT_EQ(e.workload, "overlap");
+  EXPECT_EQ(e.variant, "pipelined");
+  EXPECT_EQ(e.params.get("source"), "file");
+  EXPECT_THROW(pb::parse_entry_name("cpu/sumsq"), std::invalid_argument);
+  EXPECT_THROW(pb::parse_entry_name("cpu/sumsq/serial/bytes"), std::invalid_argument);
+}
+
+TEST(Model, IdealTimeIsFillDrainPlusSlowestStage) {
+  // Two equal stages of 1 s over 4 chunks: 2/4 + 3 * 1/4 = 1.25 s.
+  EXPECT_DOUBLE_EQ(pb::ideal_time({1.0, 1.0}, 4), 1.25);
+  // One chunk: no overlap at all.
+  EXPECT_DOUBLE_EQ(pb::ideal_time({1.0, 3.0}, 1), 4.0);
+  // Many chunks: the slowest stage.
+  EXPECT_NEAR(pb::ideal_time({1.0, 3.0}, 1000000), 3.0, 1e-5);
+  // GPipe's bubble: p stages, m micro-batches, fraction (p - 1) / (m + p - 1).
+  const double p = 4, m = 8;
+  const double t = pb::ideal_time({1, 1, 1, 1}, 8);
+  EXPECT_NEAR((t - m / m * 1.0) / t, (p - 1) / (m + p - 1), 1e-12);
+  EXPECT_THROW(pb::ideal_time({}, 4), std::invalid_argument);
+  EXPECT_THROW(pb::ideal_time({1.0}, 0), std::invalid_argument);
+}
+
+TEST(Model, Efficiency) {
+  EXPECT_DOUBLE_EQ(pb::overlap_efficiency(2.0, 1.0, 1.0), 1.0);
+  EXPECT_DOUBLE_EQ(pb::overlap_efficiency(2.0, 2.0, 1.0), 0.0);
+  EXPECT_DOUBLE_EQ(pb::overlap_efficiency(2.0, 1.5, 1.0), 0.5);
+  EXPECT_LT(pb::overlap_efficiency(2.0, 3.0, 1.0), 0.0);
+  EXPECT_TRUE(std::isnan(pb::overlap_efficiency(1.0, 1.0, 1.0)));
+  EXPECT_DOUBLE_EQ(pb::roofline_time(100, 10, 10, 10), 10.0);
+  EXPECT_DOUBLE_EQ(pb::roofline_time(100, 10, 100, 1), 10.0);
+  EXPECT_DOUBLE_EQ(pb::roofline_time(100, 10, 100, 0), 1.0);
+}
+
+TEST(Options, Sizes) {
+  EXPECT_EQ(pb::parse_size("4096", "--bytes"), 4096u);
+  EXPECT_EQ(pb::parse_size("64K", "--bytes"), 65536u);
+  EXPECT_EQ(pb::parse_size("64KiB", "--bytes"), 65536u);
+  EXPECT_EQ(pb::parse_size("2m", "--bytes"), 2u << 20);
+  EXPECT_EQ(pb::parse_size("1GiB", "--bytes"), 1u << 30);
+  for (const char* bad : {"", "0", "-5", "K", "5X", "1.5M", "99999999999G"}) {
+    try {
+      pb::parse_size(bad, "--bytes");
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const pb::UsageError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("--bytes", 0), 0u) << e.what();
+    }
+  }
+}
+
+TEST(Options, Filter) {
+  EXPECT_TRUE(pb::filter_matches("", "cpu/sumsq/serial/bytes:4"));
+  EXPECT_TRUE(pb::filter_matches("sumsq/.*bytes:4$", "cpu/sumsq/serial/bytes:4"));
+  EXPECT_FALSE(pb::filter_matches("-sumsq", "cpu/sumsq/serial/bytes:4"));
+  EXPECT_TRUE(pb::filter_matches("-matmul", "cpu/sumsq/serial/bytes:4"));
+  EXPECT_THROW(pb::filter_matches("(", "x"), pb::UsageError);
+}
+
+namespace {
+
+// A pair with every role, registered by hand, and runs as Google Benchmark would report them.
+struct Fixture {
+  pb::Pair pair;
+  pb::Registry registry;
+  std::vector<pb::Run> runs;
+
+  Fixture() {
+    auto noop = [](pb::Instance&, const pb::Params&) { return pb::Entry{}; };
+    pair.domain = "t";
+    pair.workload = "w";
+    pair.variants = {{"serial", pb::Role::serial, {}, noop},      {"stage_a", pb::Role::stage, {}, noop},
+                     {"stage_b", pb::Role::stage, {}, noop},      {"pipelined", pb::Role::pipelined, {}, noop},
+                     {"ilp", pb::Role::alternative, {}, noop},    {"reference", pb::Role::reference, {}, noop}};
+  }
+  void add(std::size_t variant, const pb::Params& params, double seconds) {
+    const std::string name = pb::entry_name("t", "w", pair.variants[variant].name, params);
+    auto& rec = registry.add({name, &pair, &pair.variants[variant], pb::Params(), params});
+    rec.flops = 1e9;
+    rec.bytes = 1e8;
+    rec.working_set = 1000;
+    pb::Run r;
+    r.run_name.function_name = name;
+    r.run_name.time_type = "real_time";
+    r.iterations = 1;
+    r.time_unit = benchmark::kSecond;
+    r.real_accumulated_time = seconds;
+    runs.push_back(r);
+  }
+  const pb::Run& run(const std::string& name) const {
+    for (const auto& r : runs)
+      if (r.run_name.str() == name) return r;
+    throw std::out_of_range(name);
+  }
+};
+
+}  // namespace
+
+TEST(Reporter, PipelinedGetsTheModel) {
+  Fixture f;
+  const pb::Params base = pb::Params().with("chunks", 4);
+  f.add(0, base, 2.0);                  // serial
+  f.add(1, base, 1.0);                  // stage_a
+  f.add(2, base, 1.0);                  // stage_b
+  f.add(3, base.with("depth", 2), 1.5);  // pipelined
+  f.add(4, pb::Params(), 0.5);          // ilp: siblings without chunks still match
+  f.add(5, pb::Params(), 1.0);          // reference
+  pb::MachineProfile machine;
+  machine.measured = true;
+  machine.fma_peak_flops = 1e10;
+  machine.levels = {{"L1", 1 << 20, 1 << 19, 1e9}};
+  pb::annotate_runs(f.runs, f.registry, machine);
+
+  const auto& p = f.run("t/w/pipelined/chunks:4/depth:2");
+  EXPECT_DOUBLE_EQ(p.counters.at("t_ideal").value, 1.25);
+  EXPECT_DOUBLE_EQ(p.counters.at("t_serial").value, 2.0);
+  EXPECT_DOUBLE_EQ(p.counters.at("speedup").value, 2.0 / 1.5);
+  EXPECT_DOUBLE_EQ(p.counters.at("speedup_bound").value, 2.0 / 1.25);
+  EXPECT_DOUBLE_EQ(p.counters.at("efficiency").value, (2.0 - 1.5) / (2.0 - 1.25));
+  EXPECT_EQ(p.run_name.time_type, "") << "names are the contract: no /real_time";
+
+  const auto& ilp = f.run("t/w/ilp");
+  EXPECT_FALSE(ilp.counters.count("speedup")) << "serial has chunks:4, the ilp entry does not";
+  EXPECT_DOUBLE_EQ(ilp.counters.at("vs_reference").value, 2.0);
+  // roofline: max(1e9 / 1e10, 1e8 / 1e9) = 0.1 s
+  EXPECT_DOUBLE_EQ(ilp.counters.at("t_roofline").value, 0.1);
+  EXPECT_DOUBLE_EQ(ilp.counters.at("roofline_fraction").value, 0.2);
+}
+
+TEST(Reporter, MissingSiblingsAreSaidNotGuessed) {
+  Fixture f;
+  const pb::Params base = pb::Params().with("chunks", 4);
+  f.add(0, base, 2.0);
+  f.add(1, base, 1.0);  // stage_b filtered out
+  f.add(3, base.with("depth", 2), 1.5);
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  const auto& p = f.run("t/w/pipelined/chunks:4/depth:2");
+  EXPECT_FALSE(p.counters.count("efficiency"));
+  EXPECT_FALSE(p.counters.count("t_ideal"));
+  EXPECT_NE(p.report_label.find("stage_b"), std::string::npos) << p.report_label;
+  EXPECT_FALSE(p.counters.count("t_roofline")) << "no roofline without a measured machine";
+}
+
+TEST(Reporter, FailedSiblingsDoNotFeedTheModel) {
+  Fixture f;
+  const pb::Params base = pb::Params().with("chunks", 4);
+  f.add(0, base, 2.0);
+  f.add(1, base, 1.0);
+  f.add(2, base, 1.0);
+  f.runs.back().error_occurred = true;
+  f.add(3, base.with("depth", 2), 1.5);
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  EXPECT_FALSE(f.run("t/w/pipelined/chunks:4/depth:2").counters.count("efficiency"));
+}
+
+TEST(Reporter, NoGainMeansNoEfficiency) {
+  Fixture f;
+  const pb::Params base = pb::Params().with("chunks", 1);  // one chunk: nothing to overlap
+  f.add(0, base, 2.0);
+  f.add(1, base, 1.0);
+  f.add(2, base, 1.0);
+  f.add(3, base.with("depth", 2), 2.1);
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  const auto& p = f.run("t/w/pipelined/chunks:1/depth:2");
+  EXPECT_FALSE(p.counters.count("efficiency"));
+  EXPECT_NE(p.report_label.find("undefined"), std::string::npos);
+}

@@ -1,0 +1,76 @@
+// pipebench-selftest: pairs that go wrong on purpose, so the harness's failure paths are
+// tested end to end through a real binary: a pipelined variant with a wrong result, a stage
+// that throws, a variant the "machine" cannot run.
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+
+#include "harness.hpp"
+
+namespace pb = pipebench::bench;
+
+namespace {
+
+struct Numbers : pb::Instance {
+  std::size_t footprint() const override { return 0; }
+};
+
+// An entry whose right answer is 1.0; run() is the caller's.
+pb::Entry checked(std::shared_ptr<double> out) {
+  pb::Entry e;
+  e.check = [out] { return pipebench::kernels::check_scalar(*out, 1.0, 1.0, 1e-12); };
+  e.poison = [out] { *out = NAN; };
+  e.flops = 1;
+  return e;
+}
+
+pb::Entry constant(double value) {
+  auto out = std::make_shared<double>(0.0);
+  pb::Entry e = checked(out);
+  e.run = [out, value] { *out = value; };
+  return e;
+}
+
+pb::Pair make_selftest_pair(const pb::Suite&) {
+  pb::Pair p;
+  p.domain = "selftest";
+  p.workload = "faults";
+  p.axes = {{"n", {"1"}}};
+  p.make_instance = [](const pb::Params&) { return std::make_unique<Numbers>(); };
+  p.variants = {
+      pb::variant<Numbers>("serial", pb::Role::serial, {}, [](Numbers&, const pb::Params&) { return constant(1.0); }),
+      // Right in the warm-up, wrong in every timed run: only checking the timed output catches it.
+      pb::variant<Numbers>("wrong", pb::Role::pipelined, {},
+                           [](Numbers&, const pb::Params&) {
+                             auto out = std::make_shared<double>(0.0);
+                             auto calls = std::make_shared<int>(0);
+                             pb::Entry e = checked(out);
+                             e.run = [out, calls] { *out = (*calls)++ == 0 ? 1.0 : 1.5; };
+                             return e;
+                           }),
+      // Writes its output in the warm-up only: the poisoned output must fail the check.
+      pb::variant<Numbers>("stale", pb::Role::alternative, {},
+                           [](Numbers&, const pb::Params&) {
+                             auto out = std::make_shared<double>(0.0);
+                             auto calls = std::make_shared<int>(0);
+                             pb::Entry e = checked(out);
+                             e.run = [out, calls] {
+                               if ((*calls)++ == 0) *out = 1.0;
+                             };
+                             return e;
+                           }),
+      pb::variant<Numbers>("throws", pb::Role::alternative, {},
+                           [](Numbers&, const pb::Params&) {
+                             pb::Entry e = constant(1.0);
+                             e.run = [] { throw std::runtime_error("the stage broke"); };
+                             return e;
+                           }),
+      pb::variant<Numbers>("skips", pb::Role::alternative, {},
+                           [](Numbers&, const pb::Params&) -> pb::Entry { throw pb::Skip("no such device here"); }),
+  };
+  return p;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return pb::run_main(argc, argv, "selftest", {make_selftest_pair}); }
