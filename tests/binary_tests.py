@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs a pipebench binary the way users do and checks what comes out.
 
-    binary_tests.py smoke|overlap|filtered|errors|help|list <pipebench-cpu>
+    binary_tests.py smoke|overlap|summary|filtered|errors|help|list <pipebench-cpu>
     binary_tests.py selftest <pipebench-selftest>
 
 Standard library only; exits non-zero with the first failed assertion."""
@@ -171,6 +171,36 @@ def selftest(binary):
                 check(not b.get("error_occurred"), f"{variant}: {b.get('error_message')}")
 
 
+def summary(binary):
+    """scripts/summary.py on a real result, and on bad input."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "summary.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "cpu.json")
+        r = run(binary, *TINY, "--no-probe", "--data-dir", tmp, f"--benchmark_out={out}",
+                "--benchmark_repetitions=2")
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+        r = subprocess.run([sys.executable, script, out], capture_output=True, text=True, timeout=TIMEOUT)
+        check(r.returncode == 0, f"summary exit {r.returncode}: {r.stderr}")
+        for title in ["cpu/sumsq:", "cpu/matmul:", "cpu/overlap:", "efficiency = "]:
+            check(title in r.stdout, f"summary lacks {title!r}:\n{r.stdout}")
+        check("±" in r.stdout, "repetitions ran but no spread is shown")
+
+        not_gb = os.path.join(tmp, "other.json")
+        with open(not_gb, "w") as f:
+            json.dump({"hello": 1}, f)
+        empty = os.path.join(tmp, "empty.json")
+        with open(empty, "w") as f:
+            json.dump({"context": {}, "benchmarks": []}, f)
+        garbage = os.path.join(tmp, "garbage.json")
+        with open(garbage, "w") as f:
+            f.write("{not json")
+        for bad in [os.path.join(tmp, "missing.json"), not_gb, empty, garbage]:
+            r = subprocess.run([sys.executable, script, bad], capture_output=True, text=True, timeout=TIMEOUT)
+            lines = r.stderr.strip().splitlines()
+            check(r.returncode != 0 and len(lines) == 1 and os.path.basename(bad) in lines[0],
+                  f"summary.py {os.path.basename(bad)}: exit {r.returncode}, stderr {r.stderr!r}")
+
+
 def help_text(binary):
     r = run(binary, "--help")
     check(r.returncode == 0, f"--help exit {r.returncode}")
@@ -187,7 +217,7 @@ def list_names(binary):
     check(not any("real_time" in n for n in names), "listed names carry /real_time")
 
 
-CASES = {"smoke": smoke, "overlap": overlap, "filtered": filtered, "errors": errors, "selftest": selftest, "help": help_text,
+CASES = {"smoke": smoke, "overlap": overlap, "summary": summary, "filtered": filtered, "errors": errors, "selftest": selftest, "help": help_text,
          "list": list_names}
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
-#include <thread>
 
 #include "buffer.hpp"
 #include "generator.hpp"
@@ -47,38 +46,32 @@ double MachineProfile::bandwidth_for(std::size_t working_set) const {
 
 MachineProfile probe_machine(const cpu::Topology& topo, kernels::Isa isa) {
   MachineProfile p;
-  std::thread worker([&] {
-    std::string why;
-    topo.bind_this_thread_to_core(0, why);  // unbound is still a measurement; binding only steadies it
+  const kernels::SimdTable* table = kernels::simd_table(isa);
+  constexpr long kIterations = 1 << 20;
+  const double flops = 2.0 * kIterations * table->fma_probe_chains * table->width;
+  p.fma_peak_flops = best_rate(flops, 0.02, 5, [&] { g_sink = table->fma_probe(kIterations); });
+  p.fma_peak_isa = std::string(kernels::isa_name(isa));
 
-    const kernels::SimdTable* table = kernels::simd_table(isa);
-    constexpr long kIterations = 1 << 20;
-    const double flops = 2.0 * kIterations * table->fma_probe_chains * table->width;
-    p.fma_peak_flops = best_rate(flops, 0.02, 3, [&] { g_sink = table->fma_probe(kIterations); });
-    p.fma_peak_isa = std::string(kernels::isa_name(isa));
+  const std::size_t l1 = topo.cache_bytes(1), l2 = topo.cache_bytes(2), l3 = topo.effective_l3();
+  const std::size_t dram = std::max<std::size_t>(8 * l3, std::size_t{256} << 20);
+  struct Plan {
+    const char* name;
+    std::size_t capacity, bytes;
+  };
+  std::vector<Plan> plan;
+  if (l1) plan.push_back({"L1", l1, l1 / 2});
+  if (l2) plan.push_back({"L2", l2, l2 / 2});
+  plan.push_back({"L3", l3, l3 / 2});
+  plan.push_back({"DRAM", std::numeric_limits<std::size_t>::max(), dram});
 
-    const std::size_t l1 = topo.cache_bytes(1), l2 = topo.cache_bytes(2), l3 = topo.effective_l3();
-    const std::size_t dram = std::max<std::size_t>(8 * l3, std::size_t{256} << 20);
-    struct Plan {
-      const char* name;
-      std::size_t capacity, bytes;
-    };
-    std::vector<Plan> plan;
-    if (l1) plan.push_back({"L1", l1, l1 / 2});
-    if (l2) plan.push_back({"L2", l2, l2 / 2});
-    plan.push_back({"L3", l3, l3 / 2});
-    plan.push_back({"DRAM", std::numeric_limits<std::size_t>::max(), dram});
-
-    kernels::AlignedBuffer<float> data(dram / sizeof(float));
-    kernels::fill_uniform(data.data(), data.size(), 1, 0);
-    for (const Plan& level : plan) {
-      const std::size_t n = level.bytes / sizeof(float);
-      const double rate = best_rate(static_cast<double>(level.bytes), 0.005, 3,
-                                    [&] { g_sink = kernels::sumsq_chains(data.data(), n, 8, isa); });
-      p.levels.push_back({level.name, level.capacity, level.bytes, rate});
-    }
-  });
-  worker.join();
+  kernels::AlignedBuffer<float> data(dram / sizeof(float));
+  kernels::fill_uniform(data.data(), data.size(), 1, 0);
+  for (const Plan& level : plan) {
+    const std::size_t n = level.bytes / sizeof(float);
+    const double rate = best_rate(static_cast<double>(level.bytes), 0.01, 5,
+                                  [&] { g_sink = kernels::sumsq_chains(data.data(), n, 8, isa); });
+    p.levels.push_back({level.name, level.capacity, level.bytes, rate});
+  }
   p.measured = true;
   return p;
 }

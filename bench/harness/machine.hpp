@@ -26,7 +26,8 @@ struct MachineProfile {
   double bandwidth_for(std::size_t working_set) const;
 };
 
-// Runs the probes on a thread bound to core 0 (about half a second).
+// Runs the probes on the calling thread, the thread that runs the ILP entries they bound
+// (under a second).
 MachineProfile probe_machine(const cpu::Topology& topo, kernels::Isa isa);
 
 }  // namespace pipebench::bench

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""The summary of pipebench result files (Google Benchmark JSON): one table per pair.
+
+    summary.py results/<host>/<timestamp>/cpu.json [more.json ...]
+
+With repetitions (--full), times are medians and the spread column is the coefficient of
+variation of the repetitions. Standard library only."""
+import json
+import math
+import os
+import sys
+from collections import defaultdict
+
+UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def die(msg):
+    print(f"summary.py: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+class Entry:
+    def __init__(self, name):
+        self.name = name
+        parts = name.split("/")
+        self.domain, self.workload, self.variant = parts[0], parts[1], parts[2]
+        self.params = dict(p.split(":", 1) for p in parts[3:])
+        self.run = None     # the run whose numbers we show (median aggregate or single run)
+        self.cv = None      # spread of the repetitions, if any
+        self.error = None
+
+    @property
+    def seconds(self):
+        return self.run["real_time"] * UNIT[self.run["time_unit"]]
+
+    def get(self, counter, default=None):
+        return self.run.get(counter, default) if self.run else default
+
+    def key(self, *without):
+        return tuple(sorted((k, v) for k, v in self.params.items() if k not in without))
+
+
+def load(paths):
+    entries, contexts = {}, []
+    for path in paths:
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            die(f"{path}: {e}")
+        if not isinstance(doc, dict) or "benchmarks" not in doc or "context" not in doc:
+            die(f"{path}: not a Google Benchmark JSON file")
+        contexts.append(doc["context"])
+        for b in doc["benchmarks"]:
+            name = b.get("run_name", b["name"])
+            if name.count("/") < 2:
+                continue
+            e = entries.setdefault(name, Entry(name))
+            if b.get("error_occurred"):
+                e.error = b.get("error_message", "error")
+            elif b.get("run_type") == "aggregate":
+                if b.get("aggregate_name") == "median":
+                    e.run = b
+                elif b.get("aggregate_name") == "cv":
+                    e.cv = b["real_time"]
+            elif e.run is None:
+                e.run = b
+    return entries, contexts
+
+
+def fmt_rate(v, unit):
+    if v is None:
+        return "-"
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"{v / scale:.1f} {prefix}{unit}"
+    return f"{v:.1f} {unit}"
+
+
+def fmt_time(s):
+    if s is None:
+        return "-"
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def fmt_x(v):
+    return "-" if v is None or not math.isfinite(v) else f"{v:.2f}x"
+
+
+def fmt_f(v, digits=2):
+    return "-" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def spread(e):
+    return "" if e is None or e.cv is None else f" ±{100 * e.cv:.0f}%"
+
+
+def table(title, header, rows, note=None):
+    if not rows:
+        return
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    print(f"\n{title}")
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+    if note:
+        print(note)
+
+
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def level_of(size, ctx):
+    l1, l2 = num(ctx.get("cache_l1_bytes")) or 0, num(ctx.get("cache_l2_bytes")) or 0
+    l3 = num(ctx.get("cache_l3_effective_bytes")) or 0
+    for name, cap in (("L1", l1), ("L2", l2), ("L3", l3)):
+        if cap and size <= cap:
+            return name
+    return "DRAM"
+
+
+def by(entries, workload, variant):
+    return [e for e in entries.values() if e.workload == workload and e.variant == variant and e.run]
+
+
+def sibling(entries, workload, variant, params):
+    """The entry of `variant` whose parameters are all in `params` (the harness's rule)."""
+    for e in entries.values():
+        if e.workload == workload and e.variant == variant and e.run and \
+                all(params.get(k) == v for k, v in e.params.items()):
+            return e
+    return None
+
+
+def sumsq_table(entries, ctx):
+    rows = []
+    for s in sorted(by(entries, "sumsq", "serial"), key=lambda e: int(e.params["bytes"])):
+        size = int(s.params["bytes"])
+        ilps = [e for e in by(entries, "sumsq", "ilp") if e.params["bytes"] == s.params["bytes"]]
+        best = min(ilps, key=lambda e: e.seconds, default=None)
+        ref = sibling(entries, "sumsq", "reference", s.params)
+        rows.append([f"{size // 1024} KiB" if size < 1 << 20 else f"{size >> 20} MiB", level_of(size, ctx),
+                     fmt_rate(s.get("bytes_per_second"), "B/s") + spread(s),
+                     f"{fmt_rate(best.get('bytes_per_second'), 'B/s')}{spread(best)} (k={best.params['chains']})" if best else "-",
+                     fmt_x(best.get("speedup")) if best else "-",
+                     fmt_f(best.get("roofline_fraction")) if best else "-",
+                     fmt_rate(ref.get("bytes_per_second"), "B/s") + spread(ref) if ref else "-",
+                     fmt_x(best.get("vs_reference")) if best else "-"])
+    table("cpu/sumsq: one chain vs k independent vector chains vs cblas_sdot (one core)",
+          ["size", "level", "serial", "best ilp", "speedup", "of roofline", "sdot", "ilp/sdot"], rows)
+
+
+def matmul_table(entries, ctx):
+    peak = num(ctx.get("fma_peak_gflops"))
+    rows = []
+    for s in sorted(by(entries, "matmul", "serial"), key=lambda e: int(e.params["n"])):
+        n = s.params["n"]
+        ilps = [e for e in by(entries, "matmul", "ilp") if e.params["n"] == n]
+        best = min(ilps, key=lambda e: e.seconds, default=None)
+        blocked = sibling(entries, "matmul", "blocked", s.params)
+        ref = sibling(entries, "matmul", "reference", s.params)
+        bf = blocked.get("flops_per_second") if blocked else None
+        rows.append([n, fmt_rate(s.get("flops_per_second"), "FLOP/s") + spread(s),
+                     f"{fmt_rate(best.get('flops_per_second'), 'FLOP/s')} (u={best.params['chains']})" if best else "-",
+                     fmt_x(best.get("speedup")) if best else "-",
+                     fmt_rate(bf, "FLOP/s") + spread(blocked) if blocked else "-",
+                     fmt_f(bf / (peak * 1e9)) if bf and peak else "-",
+                     fmt_rate(ref.get("flops_per_second"), "FLOP/s") + spread(ref) if ref else "-",
+                     fmt_x(blocked.get("vs_reference")) if blocked else "-"])
+    core = ctx.get("openblas_corename", "?")
+    env = f"OPENBLAS_CORETYPE={ctx.get('OPENBLAS_CORETYPE', '?')} OPENBLAS_L2_SIZE={ctx.get('OPENBLAS_L2_SIZE', '?')}"
+    table("cpu/matmul: FP32 C = A*B^T, one chain vs u scalar chains vs blocked SIMD vs cblas_sgemm (one core)",
+          ["n", "serial", "best ilp", "ilp speedup", "blocked", "of peak", "sgemm", "blocked/sgemm"], rows,
+          f"sgemm: OpenBLAS core {core} ({env}); peak: measured FMA peak {peak} GFLOP/s")
+
+
+def pipeline_table(entries, workload, domain):
+    """Any pair with serial, stage_* and pipelined entries: the best pipelined entry per point."""
+    groups = defaultdict(list)
+    for p in by(entries, workload, "pipelined"):
+        groups[p.key("depth")].append(p)
+    rows = []
+    stage_names = sorted({e.variant for e in entries.values() if e.workload == workload and e.variant.startswith("stage_")})
+
+    def order(k):
+        d = dict(k)
+        return (d.get("source", ""), int(d.get("chunks", 0)), int(d.get("intensity", 0)))
+
+    for key in sorted(groups, key=order):
+        ps = groups[key]
+        best = min(ps, key=lambda e: e.seconds)
+        params = dict(key)
+        stages = [sibling(entries, workload, st, best.params) for st in stage_names]
+        ratio = "-"
+        if len(stages) == 2 and all(stages):
+            ratio = f"{stages[1].seconds / stages[0].seconds:.2f}"
+        serial = sibling(entries, workload, "serial", best.params)
+        point = " ".join(f"{k}:{v}" for k, v in sorted(params.items()) if k not in ("bytes",))
+        rows.append([point] + [fmt_time(st.seconds) if st else "-" for st in stages] + [
+            ratio, fmt_time(serial.seconds) + spread(serial) if serial else "-",
+            fmt_time(best.seconds) + spread(best) + f" (depth {best.params.get('depth', '-')})",
+            fmt_x(best.get("speedup")), fmt_x(best.get("speedup_bound")), fmt_f(best.get("efficiency"))])
+    header = ["point"] + stage_names + [f"{stage_names[1][6:]}:{stage_names[0][6:]}" if len(stage_names) == 2 else "ratio",
+                                        "serial", "best pipelined", "speedup", "bound", "efficiency"]
+    table(f"{domain}/{workload}: serial vs pipelined (model bound and efficiency from the stage-alone times)",
+          header, rows, "efficiency = (T_serial - T_pipelined) / (T_serial - T_ideal); '-' where the model allows no gain")
+
+
+def main(paths):
+    if not paths:
+        die("usage: summary.py <result.json> [...]")
+    entries, contexts = load(paths)
+    if not entries:
+        die(f"{', '.join(paths)}: no pipebench entries")
+    ctx = contexts[0]
+    print(f"pipebench {ctx.get('pipebench_version', '?')} ({ctx.get('git_revision', '?')}), {ctx.get('suite', '?')} suite, "
+          f"{ctx.get('date', '?')} on {ctx.get('host_name', '?')}")
+    print(f"machine: {ctx.get('topology', '?')}; kernel {ctx.get('kernel', '?')}")
+    bws = ", ".join(f"{lvl} {ctx[f'read_bw_gbs_{lvl}']} GB/s" for lvl in ("L1", "L2", "L3", "DRAM")
+                    if f"read_bw_gbs_{lvl}" in ctx)
+    print(f"measured: FMA peak {ctx.get('fma_peak_gflops', '?')} GFLOP/s ({ctx.get('fma_peak_isa', '?')}), "
+          f"one-core read {bws}")
+    workloads = {(e.domain, e.workload) for e in entries.values()}
+    if ("cpu", "sumsq") in workloads:
+        sumsq_table(entries, ctx)
+    if ("cpu", "matmul") in workloads:
+        matmul_table(entries, ctx)
+    for domain, workload in sorted(workloads):
+        if any(e.workload == workload and e.variant == "pipelined" for e in entries.values()):
+            pipeline_table(entries, workload, domain)
+    failed = [e for e in entries.values() if e.error and not e.error.startswith("skipped")]
+    skipped = [e for e in entries.values() if e.error and e.error.startswith("skipped")]
+    for e in skipped:
+        print(f"skipped: {e.name}: {e.error}")
+    for e in failed:
+        print(f"FAILED: {e.name}: {e.error}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, then builds and runs every CTest suite in three
+# configurations: Release; AddressSanitizer + UndefinedBehaviorSanitizer; ThreadSanitizer
+# (the executor suites: the pipeline tests and the overlap pair through its binary).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+scripts/deps.sh
+
+build() {  # build <dir> <cmake args...>
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DPIPEBENCH_TESTS=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+echo "== Release" >&2
+build build -DCMAKE_BUILD_TYPE=Release
+ctest --test-dir build --output-on-failure
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer" >&2
+build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DPIPEBENCH_SANITIZE=address;undefined"
+ctest --test-dir build-asan --output-on-failure
+
+echo "== ThreadSanitizer (executor)" >&2
+build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIPEBENCH_SANITIZE=thread
+# TSan's runtime needs a conventional address-space layout; some kernels randomise more.
+norandom=()
+if command -v setarch >/dev/null 2>&1 && setarch "$(uname -m)" -R true 2>/dev/null; then
+  norandom=(setarch "$(uname -m)" -R)
+fi
+"${norandom[@]}" ctest --test-dir build-tsan --output-on-failure -L executor
+echo "pipebench: all test suites passed" >&2
