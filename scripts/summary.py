@@ -141,15 +141,23 @@ def sibling(entries, workload, variant, params):
     return None
 
 
+def points(entries, workload, axis):
+    """Every value of `axis` some entry of the workload ran with, in numeric order."""
+    return sorted({e.params[axis] for e in entries.values() if e.workload == workload and e.run and axis in e.params},
+                  key=int)
+
+
 def sumsq_table(entries, ctx):
     rows = []
-    for s in sorted(by(entries, "sumsq", "serial"), key=lambda e: int(e.params["bytes"])):
-        size = int(s.params["bytes"])
-        ilps = [e for e in by(entries, "sumsq", "ilp") if e.params["bytes"] == s.params["bytes"]]
+    for size_text in points(entries, "sumsq", "bytes"):
+        at = {"bytes": size_text}
+        size = int(size_text)
+        s = sibling(entries, "sumsq", "serial", at)
+        ilps = [e for e in by(entries, "sumsq", "ilp") if e.params["bytes"] == size_text]
         best = min(ilps, key=lambda e: e.seconds, default=None)
-        ref = sibling(entries, "sumsq", "reference", s.params)
+        ref = sibling(entries, "sumsq", "reference", at)
         rows.append([f"{size // 1024} KiB" if size < 1 << 20 else f"{size >> 20} MiB", level_of(size, ctx),
-                     fmt_rate(s.get("bytes_per_second"), "B/s") + spread(s),
+                     fmt_rate(s.get("bytes_per_second"), "B/s") + spread(s) if s else "-",
                      f"{fmt_rate(best.get('bytes_per_second'), 'B/s')}{spread(best)} (k={best.params['chains']})" if best else "-",
                      fmt_x(best.get("speedup")) if best else "-",
                      fmt_f(best.get("roofline_fraction")) if best else "-",
@@ -162,14 +170,15 @@ def sumsq_table(entries, ctx):
 def matmul_table(entries, ctx):
     peak = num(ctx.get("fma_peak_gflops"))
     rows = []
-    for s in sorted(by(entries, "matmul", "serial"), key=lambda e: int(e.params["n"])):
-        n = s.params["n"]
+    for n in points(entries, "matmul", "n"):
+        at = {"n": n}
+        s = sibling(entries, "matmul", "serial", at)
         ilps = [e for e in by(entries, "matmul", "ilp") if e.params["n"] == n]
         best = min(ilps, key=lambda e: e.seconds, default=None)
-        blocked = sibling(entries, "matmul", "blocked", s.params)
-        ref = sibling(entries, "matmul", "reference", s.params)
+        blocked = sibling(entries, "matmul", "blocked", at)
+        ref = sibling(entries, "matmul", "reference", at)
         bf = blocked.get("flops_per_second") if blocked else None
-        rows.append([n, fmt_rate(s.get("flops_per_second"), "FLOP/s") + spread(s),
+        rows.append([n, fmt_rate(s.get("flops_per_second"), "FLOP/s") + spread(s) if s else "-",
                      f"{fmt_rate(best.get('flops_per_second'), 'FLOP/s')} (u={best.params['chains']})" if best else "-",
                      fmt_x(best.get("speedup")) if best else "-",
                      fmt_rate(bf, "FLOP/s") + spread(blocked) if blocked else "-",
@@ -201,15 +210,17 @@ def pipeline_table(entries, workload, domain):
         params = dict(key)
         stages = [sibling(entries, workload, st, best.params) for st in stage_names]
         ratio = "-"
-        if len(stages) == 2 and all(stages):
-            ratio = f"{stages[1].seconds / stages[0].seconds:.2f}"
+        if len(stages) == 2 and all(stages):  # compute over the other stage, when there is a compute stage
+            first = 0 if stage_names[0] == "stage_compute" else 1
+            ratio = f"{stages[first].seconds / stages[1 - first].seconds:.2f}"
         serial = sibling(entries, workload, "serial", best.params)
         point = " ".join(f"{k}:{v}" for k, v in sorted(params.items()) if k not in ("bytes",))
         rows.append([point] + [fmt_time(st.seconds) if st else "-" for st in stages] + [
             ratio, fmt_time(serial.seconds) + spread(serial) if serial else "-",
             fmt_time(best.seconds) + spread(best) + f" (depth {best.params.get('depth', '-')})",
             fmt_x(best.get("speedup")), fmt_x(best.get("speedup_bound")), fmt_f(best.get("efficiency"))])
-    header = ["point"] + stage_names + [f"{stage_names[1][6:]}:{stage_names[0][6:]}" if len(stage_names) == 2 else "ratio",
+    other = [n[6:] for n in stage_names if n != "stage_compute"]
+    header = ["point"] + stage_names + [f"compute:{other[0]}" if len(stage_names) == 2 and len(other) == 1 else "ratio",
                                         "serial", "best pipelined", "speedup", "bound", "efficiency"]
     table(f"{domain}/{workload}: serial vs pipelined (model bound and efficiency from the stage-alone times)",
           header, rows, "efficiency = (T_serial - T_pipelined) / (T_serial - T_ideal); '-' where the model allows no gain")

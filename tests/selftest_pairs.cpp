@@ -73,4 +73,6 @@ pb::Pair make_selftest_pair(const pb::Suite&) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return pb::run_main(argc, argv, "selftest", {make_selftest_pair}); }
+PIPEBENCH_REGISTER_PAIR(selftest, faults, make_selftest_pair)
+
+int main(int argc, char** argv) { return pb::run_main(argc, argv, "selftest"); }

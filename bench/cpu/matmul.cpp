@@ -10,10 +10,10 @@
 #include "buffer.hpp"
 #include "generator.hpp"
 #include "matmul.hpp"
-#include "pairs.hpp"
+#include "pair.hpp"
 #include "reference.hpp"
 
-namespace pipebench::bench::cpu_pairs {
+namespace pipebench::bench {
 
 namespace {
 
@@ -59,8 +59,6 @@ Entry matmul_entry(MatmulInstance& in, Multiply multiply, SumShape shape) {
   e.working_set = 3 * n * n * sizeof(float);
   return e;
 }
-
-}  // namespace
 
 Pair make_matmul_pair(const Suite& suite) {
   const kernels::Isa isa = suite.isa;
@@ -125,4 +123,8 @@ Pair make_matmul_pair(const Suite& suite) {
   return p;
 }
 
-}  // namespace pipebench::bench::cpu_pairs
+}  // namespace
+
+PIPEBENCH_REGISTER_PAIR(cpu, matmul, make_matmul_pair)
+
+}  // namespace pipebench::bench

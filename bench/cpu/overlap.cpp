@@ -18,13 +18,13 @@
 
 #include "buffer.hpp"
 #include "generator.hpp"
-#include "pairs.hpp"
+#include "pair.hpp"
 #include "pipeline.hpp"
 #include "reference.hpp"
 #include "simd.hpp"
 #include "sumsq.hpp"
 
-namespace pipebench::bench::cpu_pairs {
+namespace pipebench::bench {
 
 namespace {
 
@@ -256,8 +256,6 @@ Entry compute_entry(OverlapInstance& in, const Params& pt, kernels::Isa isa, int
   return e;
 }
 
-}  // namespace
-
 Pair make_overlap_pair(const Suite& suite) {
   const SuiteOptions& options = suite.options;
   const kernels::Isa isa = suite.isa;
@@ -312,4 +310,8 @@ Pair make_overlap_pair(const Suite& suite) {
   return p;
 }
 
-}  // namespace pipebench::bench::cpu_pairs
+}  // namespace
+
+PIPEBENCH_REGISTER_PAIR(cpu, overlap, make_overlap_pair)
+
+}  // namespace pipebench::bench

@@ -8,12 +8,12 @@
 
 #include "buffer.hpp"
 #include "generator.hpp"
-#include "pairs.hpp"
+#include "pair.hpp"
 #include "reference.hpp"
 #include "simd.hpp"
 #include "sumsq.hpp"
 
-namespace pipebench::bench::cpu_pairs {
+namespace pipebench::bench {
 
 namespace {
 
@@ -65,8 +65,6 @@ std::vector<std::string> default_sizes(const Suite& suite) {
   for (std::size_t s : sizes) out.push_back(std::to_string(s / 64 * 64));
   return out;
 }
-
-}  // namespace
 
 Pair make_sumsq_pair(const Suite& suite) {
   const kernels::Isa isa = suite.isa;
@@ -120,4 +118,8 @@ Pair make_sumsq_pair(const Suite& suite) {
   return p;
 }
 
-}  // namespace pipebench::bench::cpu_pairs
+}  // namespace
+
+PIPEBENCH_REGISTER_PAIR(cpu, sumsq, make_sumsq_pair)
+
+}  // namespace pipebench::bench

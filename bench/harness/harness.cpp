@@ -192,7 +192,7 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string& f
 
 }  // namespace
 
-int run_main(int argc, char** argv, const std::string& domain, const std::vector<PairFactory>& factories) {
+int run_main(int argc, char** argv, const std::string& domain) {
   const std::string program = "pipebench-" + domain;
   std::optional<SuiteOptions> parsed;
   try {
@@ -214,7 +214,7 @@ int run_main(int argc, char** argv, const std::string& domain, const std::vector
   static std::vector<Pair> pairs;  // registered benchmarks point into these
   static Registry registry;
   pairs.clear();
-  for (PairFactory make : factories) pairs.push_back(make(suite));
+  for (PairFactory make : registered_pairs(domain)) pairs.push_back(make(suite));
   if (std::string why = register_pairs(pairs, options, registry); !why.empty()) {
     std::cerr << program << ": " << why << "\n";
     return 2;

@@ -9,6 +9,7 @@
 namespace pipebench::bench {
 
 // Exit codes: 0 all verified (skips included), 1 a verification or run failure, 2 bad input.
-int run_main(int argc, char** argv, const std::string& domain, const std::vector<PairFactory>& pairs);
+// The pairs are those registered for `domain` (PIPEBENCH_REGISTER_PAIR).
+int run_main(int argc, char** argv, const std::string& domain);
 
 }  // namespace pipebench::bench

@@ -90,4 +90,20 @@ struct Suite {
 };
 using PairFactory = Pair (*)(const Suite&);
 
+// The pairs registered for a domain, sorted by name (registration runs at static
+// initialisation, whose order across files is unspecified). Only factories are stored:
+// nothing is built before run_main() has parsed options (and, for MPI, initialised MPI).
+std::vector<PairFactory> registered_pairs(const std::string& domain);
+bool register_pair(const std::string& domain, const std::string& name, PairFactory factory);
+
+}  // namespace pipebench::bench
+
+// The one line that adds a pair to its domain's binary, in the pair's own file:
+//   PIPEBENCH_REGISTER_PAIR(cpu, sumsq, make_sumsq_pair)
+#define PIPEBENCH_REGISTER_PAIR(domain, name, factory) \
+  [[maybe_unused]] static const bool pipebench_registered_##name =     \
+      ::pipebench::bench::register_pair(#domain, #name, factory);
+
+namespace pipebench::bench {
+
 }  // namespace pipebench::bench

@@ -1,5 +1,6 @@
 #include "registry.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace pipebench::bench {
@@ -28,6 +29,32 @@ const EntryRecord* Registry::sibling(const Pair* pair, Role role, const Params& 
         e->params.subset_of(params))
       return e.get();
   return nullptr;
+}
+
+namespace {
+struct Registered {
+  std::string domain, name;
+  PairFactory factory;
+};
+std::vector<Registered>& registered() {
+  static std::vector<Registered> all;  // constructed on first use, before any registrar reads it
+  return all;
+}
+}  // namespace
+
+bool register_pair(const std::string& domain, const std::string& name, PairFactory factory) {
+  registered().push_back({domain, name, factory});
+  return true;
+}
+
+std::vector<PairFactory> registered_pairs(const std::string& domain) {
+  std::vector<Registered> mine;
+  for (const auto& r : registered())
+    if (r.domain == domain) mine.push_back(r);
+  std::sort(mine.begin(), mine.end(), [](const Registered& a, const Registered& b) { return a.name < b.name; });
+  std::vector<PairFactory> out;
+  for (const auto& r : mine) out.push_back(r.factory);
+  return out;
 }
 
 }  // namespace pipebench::bench
