@@ -52,10 +52,10 @@ double sum_tolerance(std::size_t n, const SumShape& shape) {
 std::string Verdict::describe() const {
   char buf[160];
   if (!finite)
-    std::snprintf(buf, sizeof buf, "result is not finite (at element %zu)", worst_index);
+    std::snprintf(buf, sizeof buf, "result is not finite (at %s %zu)", unit, worst_index);
   else
-    std::snprintf(buf, sizeof buf, "max relative error %.3g %s tolerance %.3g (at element %zu)", max_rel_error,
-                  ok() ? "<=" : ">", tolerance, worst_index);
+    std::snprintf(buf, sizeof buf, "max relative error %.3g %s tolerance %.3g (at %s %zu)", max_rel_error,
+                  ok() ? "<=" : ">", tolerance, unit, worst_index);
   return buf;
 }
 
@@ -89,6 +89,23 @@ Verdict check_matrix(const float* got, const MatmulReference& ref, double tolera
     if (e > v.max_rel_error) {
       v.max_rel_error = e;
       v.worst_index = i;
+    }
+  }
+  return v;
+}
+
+Verdict check_partials(const Partial* partials, std::size_t count) {
+  Verdict v;
+  double worst_margin = -1.0;  // the verdict reports the partial closest to (or furthest past) its bound
+  for (std::size_t i = 0; i < count; ++i) {
+    const Partial& p = partials[i];
+    const Verdict one = check_scalar(p.got, p.reference, p.magnitude, p.tolerance);
+    const double margin = one.finite ? one.max_rel_error / p.tolerance : std::numeric_limits<double>::infinity();
+    if (margin > worst_margin) {
+      worst_margin = margin;
+      v = one;
+      v.worst_index = i;
+      v.unit = "part";
     }
   }
   return v;

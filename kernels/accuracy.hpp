@@ -33,14 +33,23 @@ struct Verdict {
   double max_rel_error = 0.0;
   double tolerance = 0.0;
   std::size_t worst_index = 0;
+  const char* unit = "element";  // what worst_index counts: "element", or "part" for partial sums
   bool finite = true;
   bool ok() const { return finite && max_rel_error <= tolerance; }
-  // "max relative error 3.1e-02 > tolerance 6.0e-05 (at element 17)"
+  // "max relative error 3.1e-02 > tolerance 6.0e-05 (at element 17)"; for partial sums "(at part 3)"
   std::string describe() const;
 };
 
 Verdict check_scalar(double got, double reference, double magnitude, double tolerance);
 // Element-wise against the reference, each relative to its own magnitude.
 Verdict check_matrix(const float* got, const MatmulReference& ref, double tolerance);
+
+// Partial sums (one per block or chunk) against their references, each relative to its own
+// magnitude and with its own tolerance: a block dropped, read twice or read stale fails here
+// even when the grand total would stay within the bound of a long sum.
+struct Partial {
+  double got, reference, magnitude, tolerance;
+};
+Verdict check_partials(const Partial* partials, std::size_t count);
 
 }  // namespace pipebench::kernels

@@ -204,6 +204,22 @@ TEST(Accuracy, ChecksCatchWrongResults) {
   EXPECT_FALSE(nan.ok());
   EXPECT_NE(nan.describe().find("not finite"), std::string::npos);
 
+  // Per-chunk sums: a chunk computed from its neighbour's data fails on its own.
+  const std::size_t chunk = 4096;
+  const auto data = uniform(4 * chunk, 9);
+  std::vector<pk::Partial> parts;
+  for (std::size_t c = 0; c < 4; ++c) {
+    const double r = pk::sumsq_reference(data.data() + c * chunk, chunk);
+    parts.push_back({pk::sumsq_chains(data.data() + c * chunk, chunk, 8, pk::best_isa()), r, r,
+                     pk::sum_tolerance(chunk, {pk::SumShape::vector_chains, 8, 16})});
+  }
+  EXPECT_TRUE(pk::check_partials(parts.data(), parts.size()).ok());
+  parts[2].got = pk::sumsq_chains(data.data() + 1 * chunk, chunk, 8, pk::best_isa());  // stale: chunk 1 again
+  const auto stale = pk::check_partials(parts.data(), parts.size());
+  EXPECT_FALSE(stale.ok());
+  EXPECT_EQ(stale.worst_index, 2u);
+  EXPECT_NE(stale.describe().find("at part 2"), std::string::npos) << stale.describe();
+
   const std::size_t n = 20;
   const auto a = uniform(n * n, 1, -1, 1), b = uniform(n * n, 2, -1, 1);
   const auto mref = pk::matmul_reference(a.data(), b.data(), n);

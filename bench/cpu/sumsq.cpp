@@ -2,9 +2,11 @@
 // chains (ilp) and as cblas_sdot(x, x) (reference), over sizes from L1 to DRAM.
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "buffer.hpp"
 #include "generator.hpp"
@@ -23,27 +25,40 @@ class SumsqInstance : public Instance {
  public:
   SumsqInstance(std::size_t bytes, std::uint64_t seed) : x(bytes / sizeof(float)) {
     kernels::fill_uniform(x.data(), x.size(), seed, 0);
-    reference = kernels::sumsq_reference(x.data(), x.size());
+    for (std::size_t i = 0; i < x.size(); i += kernels::kSumBlock)
+      block_references.push_back(kernels::sumsq_reference(x.data() + i, block_length(i)));
   }
   std::size_t footprint() const override { return x.size() * sizeof(float); }
   void touch() override { sink = kernels::sumsq_chains(x.data(), x.size(), 8, kernels::best_isa()); }
+  std::size_t block_length(std::size_t first) const { return std::min(kernels::kSumBlock, x.size() - first); }
 
   kernels::AlignedBuffer<float> x;
-  double reference = 0.0;  // every term is positive: it is also the magnitude
+  // One per block of kSumBlock elements; every term is positive, so each is also its magnitude.
+  std::vector<double> block_references;
   volatile double sink = 0.0;
 };
 
-// One variant of the pair: `sum` computes the result, `shape` is its summation order.
+// One variant of the pair: `sum` computes one block, `shape` is its summation order. Every
+// variant, the peer included, runs block by block (one call per 4 MiB costs nothing
+// measurable) so each block's sum is checked on its own: a block dropped or read twice fails
+// even where the total of a long float sum would stay inside its bound.
 template <class Sum>
 Entry sum_entry(SumsqInstance& in, Sum sum, SumShape shape) {
-  auto result = std::make_shared<double>(0.0);
+  auto partials = std::make_shared<std::vector<double>>(in.block_references.size());
   const std::size_t n = in.x.size();
   Entry e;
-  e.run = [&in, result, sum] { *result = sum(in.x.data(), in.x.size()); };
-  e.check = [&in, result, n, shape] {
-    return kernels::check_scalar(*result, in.reference, in.reference, kernels::sum_tolerance(n, shape));
+  e.run = [&in, partials, sum] {
+    double* out = partials->data();
+    for (std::size_t i = 0; i < in.x.size(); i += kernels::kSumBlock) *out++ = sum(in.x.data() + i, in.block_length(i));
   };
-  e.poison = [result] { *result = std::numeric_limits<double>::quiet_NaN(); };
+  e.check = [&in, partials, shape] {
+    std::vector<kernels::Partial> parts;
+    for (std::size_t b = 0, i = 0; b < partials->size(); ++b, i += kernels::kSumBlock)
+      parts.push_back({(*partials)[b], in.block_references[b], in.block_references[b],
+                       kernels::sum_tolerance(in.block_length(i), shape)});
+    return kernels::check_partials(parts.data(), parts.size());
+  };
+  e.poison = [partials] { std::fill(partials->begin(), partials->end(), std::numeric_limits<double>::quiet_NaN()); };
   e.flops = 2.0 * static_cast<double>(n);
   e.bytes = static_cast<double>(n * sizeof(float));
   e.working_set = n * sizeof(float);
@@ -83,6 +98,8 @@ Pair make_sumsq_pair(const Suite& suite) {
     const auto bytes = point.get_int("bytes");
     if (bytes % sizeof(float) != 0)
       return "--bytes " + std::to_string(bytes) + ": not a whole number of 4-byte floats";
+    if (static_cast<std::size_t>(bytes) > physical_memory_bytes() / 2)
+      return "--bytes " + std::to_string(bytes) + ": more than half of this machine's memory";
     return "";
   };
   p.variants = {
@@ -98,19 +115,13 @@ Pair make_sumsq_pair(const Suite& suite) {
                 in, [chains, isa](const float* x, std::size_t n) { return kernels::sumsq_chains(x, n, chains, isa); },
                 {SumShape::vector_chains, chains, width});
           }),
-      // sdot per block of kSumBlock elements, like every kernel here: float sums stay short
-      // enough to be checkable, and one call per 4 MiB costs nothing measurable.
       variant<SumsqInstance>("reference", Role::reference, {},
                              [](SumsqInstance& in, const Params&) {
                                return sum_entry(
                                    in,
                                    [](const float* x, std::size_t n) {
-                                     double total = 0.0;
-                                     for (std::size_t b = 0; b < n; b += kernels::kSumBlock) {
-                                       const auto m = static_cast<blasint>(std::min(kernels::kSumBlock, n - b));
-                                       total += cblas_sdot(m, x + b, 1, x + b, 1);
-                                     }
-                                     return total;
+                                     const auto m = static_cast<blasint>(n);
+                                     return static_cast<double>(cblas_sdot(m, x, 1, x, 1));
                                    },
                                    {SumShape::any_order});
                              }),
