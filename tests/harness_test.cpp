@@ -58,6 +58,11 @@ TEST(Model, IdealTimeIsFillDrainPlusSlowestStage) {
   const double p = 4, m = 8;
   const double t = pb::ideal_time({1, 1, 1, 1}, 8);
   EXPECT_NEAR((t - m / m * 1.0) / t, (p - 1) / (m + p - 1), 1e-12);
+  // Depth: one slot serialises everything; enough slots change nothing; two slots for three
+  // stages cap the pace at sum / 2.
+  EXPECT_DOUBLE_EQ(pb::ideal_time({1.0, 3.0}, 8, 1), 4.0);
+  EXPECT_DOUBLE_EQ(pb::ideal_time({1.0, 3.0}, 8, 2), pb::ideal_time({1.0, 3.0}, 8));
+  EXPECT_DOUBLE_EQ(pb::ideal_time({1.0, 1.0, 1.0}, 4, 2), 3.0 / 4 + 3 * 1.5 / 4);
   EXPECT_THROW(pb::ideal_time({}, 4), std::invalid_argument);
   EXPECT_THROW(pb::ideal_time({1.0}, 0), std::invalid_argument);
 }
@@ -191,6 +196,19 @@ TEST(Reporter, FailedSiblingsDoNotFeedTheModel) {
   f.add(3, base.with("depth", 2), 1.5);
   pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
   EXPECT_FALSE(f.run("t/w/pipelined/chunks:4/depth:2").counters.count("efficiency"));
+}
+
+TEST(Reporter, DepthOneAllowsNoOverlap) {
+  Fixture f;
+  const pb::Params base = pb::Params().with("chunks", 8);
+  f.add(0, base, 2.0);
+  f.add(1, base, 1.0);
+  f.add(2, base, 1.0);
+  f.add(3, base.with("depth", 1), 2.05);
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  const auto& p = f.run("t/w/pipelined/chunks:8/depth:1");
+  EXPECT_DOUBLE_EQ(p.counters.at("t_ideal").value, 2.0);
+  EXPECT_FALSE(p.counters.count("efficiency"));
 }
 
 TEST(Reporter, NoGainMeansNoEfficiency) {

@@ -7,13 +7,14 @@
 
 namespace pipebench::bench {
 
-double ideal_time(const std::vector<double>& stage_seconds, std::size_t chunks) {
+double ideal_time(const std::vector<double>& stage_seconds, std::size_t chunks, std::size_t depth) {
   if (stage_seconds.empty()) throw std::invalid_argument("ideal_time: no stages");
   if (chunks == 0) throw std::invalid_argument("ideal_time: zero chunks");
   const double n = static_cast<double>(chunks);
   const double sum = std::accumulate(stage_seconds.begin(), stage_seconds.end(), 0.0);
-  const double slowest = *std::max_element(stage_seconds.begin(), stage_seconds.end());
-  return sum / n + (n - 1.0) * slowest / n;
+  double period = *std::max_element(stage_seconds.begin(), stage_seconds.end());
+  if (depth > 0) period = std::max(period, sum / static_cast<double>(depth));
+  return sum / n + (n - 1.0) * period / n;
 }
 
 double overlap_efficiency(double serial, double pipelined, double ideal) {

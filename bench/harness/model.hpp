@@ -6,9 +6,13 @@
 namespace pipebench::bench {
 
 // Best overlap of stages whose whole-workload times are stage_seconds, cut into `chunks`
-// chunks: fill and drain, then the slowest stage sets the pace.
-//   T_ideal = sum(t_s) / n + (n - 1) * max(t_s) / n
-double ideal_time(const std::vector<double>& stage_seconds, std::size_t chunks);
+// chunks, with at most `depth` chunks in flight (0: unbounded): the first chunk fills the
+// pipeline, then a chunk completes every period, set by the slowest stage or by the ring --
+// a slot is busy for one chunk's pass through every stage, so d slots finish at most d chunks
+// per sum(t_s) / n.
+//   T_ideal = sum(t_s) / n + (n - 1) * max(max(t_s), sum(t_s) / d) / n
+// With d >= the number of stages this is DESIGN.md's formula; with d = 1 it is T_serial.
+double ideal_time(const std::vector<double>& stage_seconds, std::size_t chunks, std::size_t depth = 0);
 
 // e = (T_serial - T_pipelined) / (T_serial - T_ideal): 1 means the pipeline hid all the model
 // allows, 0 nothing, negative that overlapping cost time. NaN when the model allows no gain

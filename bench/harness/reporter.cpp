@@ -95,7 +95,8 @@ void annotate_pipelined(Run& r, const EntryRecord& rec, const Registry& registry
     return;
   }
   const std::size_t chunks = rec.params.has("chunks") ? static_cast<std::size_t>(rec.params.get_int("chunks")) : 1;
-  const double ideal = ideal_time(stages, chunks);
+  const std::size_t depth = rec.params.has("depth") ? static_cast<std::size_t>(rec.params.get_int("depth")) : 0;
+  const double ideal = ideal_time(stages, chunks, depth);
   set(r, "t_ideal", ideal);
   set(r, "speedup_bound", *serial / ideal);
   const double e = overlap_efficiency(*serial, t, ideal);
