@@ -24,16 +24,24 @@ Pipeline::Pipeline(std::vector<Stage> stages, Schedule schedule, std::size_t dep
 
   std::vector<std::string> placed(nthreads);
   std::latch ready(static_cast<std::ptrdiff_t>(nthreads));
-  for (std::size_t t = 0; t < nthreads; ++t)
-    threads_.emplace_back([this, t, pin, &topo, &placed, &ready] {
-      if (pin) {
-        std::string why;
-        placed[t] = topo.bind_this_thread_to_core(static_cast<int>(t), why) ? "core" + std::to_string(t)
-                                                                             : "unbound (" + why + ")";
-      }
-      ready.count_down();
-      worker(t);
-    });
+  try {
+    for (std::size_t t = 0; t < nthreads; ++t)
+      threads_.emplace_back([this, t, pin, &topo, &placed, &ready] {
+        if (pin) {
+          std::string why;
+          placed[t] = topo.bind_this_thread_to_core(static_cast<int>(t), why) ? "core" + std::to_string(t)
+                                                                               : "unbound (" + why + ")";
+        }
+        ready.count_down();
+        worker(t);
+      });
+  } catch (...) {
+    // A thread could not start: let the started ones bind, stop them, and report.
+    ready.count_down(static_cast<std::ptrdiff_t>(nthreads - threads_.size()));
+    ready.wait();
+    stop_threads();
+    throw;
+  }
   ready.wait();
   if (pin)
     for (std::size_t t = 0; t < nthreads; ++t) {
@@ -43,11 +51,14 @@ Pipeline::Pipeline(std::vector<Stage> stages, Schedule schedule, std::size_t dep
   spin_ = pin && binding_.find("unbound") == std::string::npos;
 }
 
-Pipeline::~Pipeline() {
+Pipeline::~Pipeline() { stop_threads(); }
+
+void Pipeline::stop_threads() {
   stopping_ = true;
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
   for (auto& t : threads_) t.join();
+  threads_.clear();
 }
 
 void Pipeline::run(std::size_t chunks) {
@@ -105,7 +116,10 @@ void Pipeline::run_stage(std::size_t s) {
       fail(std::current_exception());
       return;
     }
-    done_[s].store(i + 1, std::memory_order_release);
+    // Only this thread advances done_[s]; if the counter is no longer i, fail() has poisoned
+    // it, and it must stay poisoned for the threads waiting on it.
+    std::size_t expected = i;
+    if (!done_[s].compare_exchange_strong(expected, i + 1, std::memory_order_acq_rel)) return;
     done_[s].notify_all();
   }
 }
@@ -137,8 +151,8 @@ void Pipeline::fail(std::exception_ptr error) {
     if (!error_) error_ = error;
   }
   failed_.store(true, std::memory_order_release);
-  // Release every waiter: counters only grow, so the maximum satisfies any wait; each woken
-  // thread then sees failed_ and stops.
+  // Release every waiter: the maximum satisfies any wait, no stage overwrites it (see
+  // run_stage), and each woken thread then sees failed_ and stops.
   for (std::size_t s = 0; s < stages_.size(); ++s) {
     done_[s].store(std::numeric_limits<std::size_t>::max(), std::memory_order_release);
     done_[s].notify_all();

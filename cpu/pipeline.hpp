@@ -50,6 +50,7 @@ class Pipeline {
 
  private:
   void worker(std::size_t index);
+  void stop_threads();
   void run_serial();
   void run_stage(std::size_t s);
   // Waits until counter >= target or the run failed; true when the caller may go on.

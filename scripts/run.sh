@@ -39,7 +39,8 @@ build/bench/cpu/pipebench-cpu "$mode" --benchmark_out="$out/cpu.json" --benchmar
   --benchmark_color=false "${extra[@]}" >"$out/cpu.txt" 2>&1 || status=$?
 
 if [ -s "$out/cpu.json" ]; then
-  python3 scripts/summary.py "$out/cpu.json" | tee "$out/summary.txt" || status=${status:-1}
+  python3 scripts/summary.py "$out/cpu.json" >"$out/summary.txt" || { [ "$status" -ne 0 ] || status=1; }
+  cat "$out/summary.txt"
   echo "pipebench: results in $out/ (cpu.json, cpu.txt, summary.txt)" >&2
 else
   rmdir "$out" 2>/dev/null || true

@@ -8,6 +8,7 @@ Standard library only; exits non-zero with the first failed assertion."""
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -98,6 +99,17 @@ def overlap(binary):
     check(len(runs) == 2 * (2 + 1 + 2 + 8), f"expected 26 overlap entries, got {len(runs)}")
     for b in runs:
         check(not b.get("error_occurred"), f"{b['name']}: {b.get('error_message')}")
+    by_name = {b["name"]: b for b in runs}
+    for name, b in by_name.items():
+        if "/depth:1/" in name:
+            # One slot cannot overlap: the model's best is the stages one after another.
+            load = by_name[re.sub(r"pipelined/(.*)/depth:1/intensity:\d+/", r"stage_load/\1/", name)]
+            compute = by_name[name.replace("pipelined", "stage_compute").replace("/depth:1", "")]
+            stages = (load["real_time"] + compute["real_time"]) * 1e-6
+            check(abs(b["t_ideal"] - stages) <= 1e-9 * stages, f"{name}: t_ideal {b['t_ideal']} != {stages}")
+    # A ring deeper than the chunks is capped, not allocated.
+    r = run(binary, *TINY, "--depth", "1000000000", "--no-probe", "--benchmark_filter=overlap/pipelined/.*generator")
+    check(r.returncode == 0, f"--depth 1000000000: exit {r.returncode}\n{r.stderr}")
 
 
 def filtered(binary):
@@ -119,6 +131,7 @@ ERRORS = [
     (["--bytes", "12Q"], "--bytes"),
     (["--n", "0"], "--n"),
     (["--n", "99999"], "--n"),
+    (["--bytes", "4000G"], "--bytes"),
     (["--chunks", "0"], "--chunks"),
     (["--chunks", "100", "--bytes", "64"], "--chunks"),
     (["--depth", "0"], "--depth"),
@@ -133,6 +146,8 @@ ERRORS = [
     (["--benchmark_filter=("], "--benchmark_filter"),
     (["--benchmark_filter=no-such-entry"], "--benchmark_filter"),
     (["--benchmark_format=xml"], "--benchmark_format"),
+    (["--benchmark_out=/nonexistent/dir/out.json"], "--benchmark_out"),
+    (["--benchmark_out="], "--benchmark_out"),
 ]
 
 
@@ -140,7 +155,8 @@ def errors(binary):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out.json")
         for args, option in ERRORS:
-            r = run(binary, *args, f"--benchmark_out={out}")
+            own_out = any(a.startswith("--benchmark_out=") for a in args)
+            r = run(binary, *args, *([] if own_out else [f"--benchmark_out={out}"]))
             where = " ".join(args)
             check(r.returncode != 0, f"{where}: exit 0")
             lines = r.stderr.strip().splitlines()

@@ -73,9 +73,12 @@ Pair make_matmul_pair(const Suite& suite) {
     return std::make_unique<MatmulInstance>(static_cast<std::size_t>(point.get_int("n")), seed);
   };
   p.validate = [](const Params& point) -> std::string {
-    if (point.get_int("n") > kMaxN)
-      return "--n " + point.get("n") + ": larger than " + std::to_string(kMaxN) +
-             " (its double reference alone would not fit a workstation)";
+    const auto n = static_cast<std::size_t>(point.get_int("n"));
+    // Inputs, output and the double reference with its magnitudes.
+    const std::size_t needs = n * n * (3 * sizeof(float) + 2 * sizeof(double));
+    if (n > static_cast<std::size_t>(kMaxN) || needs > physical_memory_bytes() / 2)
+      return "--n " + point.get("n") + ": its matrices and double reference need " + std::to_string(needs >> 20) +
+             " MiB, more than half of this machine's memory";
     return "";
   };
   p.variants = {

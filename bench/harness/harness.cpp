@@ -24,9 +24,10 @@ namespace {
 
 std::atomic<int> g_failures{0};
 
-// Instances (inputs, references, files) of the most recently used points. Entries of one
-// point are registered next to each other, so each is built once in a plain run; with random
-// interleaving a point may be rebuilt, which costs set-up time only.
+// Instances (inputs, references, files) of the most recently used points, kept while their
+// footprints fit a quarter of the machine's memory. Entries of one point are registered next
+// to each other, so in a plain run each is built once; with random interleaving (--full) the
+// budget keeps most of them, and a point rebuilt costs set-up time only, never timed time.
 class InstanceCache {
  public:
   Instance& get(const Pair& pair, const Params& point) {
@@ -36,15 +37,21 @@ class InstanceCache {
         items_.splice(items_.begin(), items_, it);
         return *items_.front().second;
       }
-    // Drop old instances before building: two large inputs need not coexist.
-    while (items_.size() >= kMaxInstances) items_.pop_back();
     items_.emplace_front(key, pair.make_instance(point));
+    std::size_t total = 0;
+    for (auto it = items_.begin(); it != items_.end();) {
+      total += it->second->footprint();
+      if (it != items_.begin() && total > budget())
+        it = items_.erase(it);
+      else
+        ++it;
+    }
     return *items_.front().second;
   }
   void clear() { items_.clear(); }
 
  private:
-  static constexpr std::size_t kMaxInstances = 2;
+  static std::size_t budget() { return physical_memory_bytes() / 4; }
   std::list<std::pair<std::string, std::unique_ptr<Instance>>> items_;
 };
 
@@ -190,10 +197,23 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string& f
   return std::make_unique<benchmark::ConsoleReporter>(opts);
 }
 
+int run_suite(int argc, char** argv, const std::string& domain, const std::string& program);
+
 }  // namespace
 
 int run_main(int argc, char** argv, const std::string& domain) {
   const std::string program = "pipebench-" + domain;
+  try {
+    return run_suite(argc, argv, domain, program);
+  } catch (const std::exception& e) {  // hwloc refused, memory for a probe, ...: one line, not an abort
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+namespace {
+
+int run_suite(int argc, char** argv, const std::string& domain, const std::string& program) {
   std::optional<SuiteOptions> parsed;
   try {
     parsed = parse_options(argc, argv, program,
@@ -258,6 +278,14 @@ int run_main(int argc, char** argv, const std::string& domain) {
   g_instances.clear();
   benchmark::Shutdown();
   return g_failures.load() > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+std::size_t physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page)
+                               : std::size_t{4} << 30;
 }
 
 }  // namespace pipebench::bench

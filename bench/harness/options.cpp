@@ -152,6 +152,19 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
       out.benchmark_args.push_back(extra);
   }
   filter_matches(out.filter, "");  // a malformed regex is a usage error before anything runs
+  if (auto path = benchmark_flag(out, "out")) {
+    // Google Benchmark would find out only after the probes, and say it in its own words.
+    const std::filesystem::path file(*path);
+    const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    if (path->empty() || !file.has_filename())
+      throw UsageError("--benchmark_out: '" + *path + "' is not a file name");
+    if (!std::filesystem::is_directory(dir, ec))
+      throw UsageError("--benchmark_out: directory '" + dir.string() + "' does not exist");
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+      throw UsageError("--benchmark_out: directory '" + dir.string() + "' is not writable");
+    if (std::filesystem::is_directory(file, ec)) throw UsageError("--benchmark_out: '" + *path + "' is a directory");
+  }
   for (const char* flag : {"format", "out_format"})
     if (auto v = benchmark_flag(out, flag); v && *v != "console" && *v != "json")
       throw UsageError("--benchmark_" + std::string(flag) + ": '" + *v + "' is not one of console, json");

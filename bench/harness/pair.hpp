@@ -82,6 +82,9 @@ struct Pair {
   std::vector<std::pair<std::string, std::string>> context;  // extra AddCustomContext lines
 };
 
+// Physical memory of this machine, for validating sizes before anything is allocated.
+std::size_t physical_memory_bytes();
+
 // What a pair factory sees.
 struct Suite {
   const SuiteOptions& options;
