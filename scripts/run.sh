@@ -33,10 +33,10 @@ until mkdir "$out" 2>/dev/null; do  # a second run in the same second gets its o
   n=$((n + 1)); out="results/$host/$stamp-$n"
 done
 
-echo "pipebench: running the ${mode#--} CPU suite; its console output goes to $out/cpu.txt" >&2
+echo "pipebench: running the ${mode#--} CPU suite; its console table goes to $out/cpu.txt" >&2
 status=0
 build/bench/cpu/pipebench-cpu "$mode" --benchmark_out="$out/cpu.json" --benchmark_out_format=json \
-  --benchmark_color=false "${extra[@]}" >"$out/cpu.txt" 2>&1 || status=$?
+  --benchmark_color=false "${extra[@]}" >"$out/cpu.txt" || status=$?
 
 if [ -s "$out/cpu.json" ]; then
   python3 scripts/summary.py "$out/cpu.json" >"$out/summary.txt" || { [ "$status" -ne 0 ] || status=1; }

@@ -266,7 +266,7 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
   const bool tty = isatty(STDOUT_FILENO) != 0;
   const bool use_color = color == "true" || color == "yes" || color == "1" || (color == "auto" && tty);
   auto display = make_reporter(format, use_color);
-  ModelReporter display_model(*display, registry, machine, isatty(STDERR_FILENO) != 0);
+  ModelReporter display_model(*display, registry, machine, true);
   std::unique_ptr<benchmark::BenchmarkReporter> file;
   std::unique_ptr<ModelReporter> file_model;
   if (benchmark_flag(options, "out")) {

@@ -1,5 +1,7 @@
 #include "reporter.hpp"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <iostream>
 #include <map>
@@ -149,12 +151,14 @@ void annotate_runs(std::vector<Run>& runs, const Registry& registry, const Machi
 
 ModelReporter::ModelReporter(benchmark::BenchmarkReporter& inner, const Registry& registry,
                              const MachineProfile& machine, bool progress)
-    : inner_(inner), registry_(registry), machine_(machine), progress_(progress) {}
+    : inner_(inner), registry_(registry), machine_(machine), progress_(progress), progress_tty_(isatty(STDERR_FILENO) != 0) {}
 
 bool ModelReporter::ReportContext(const Context& context) {
   // Google Benchmark points this reporter at the --benchmark_out file; the inner one writes.
+  // The console reporter prints its context header on its error stream: it goes with the
+  // table, so stderr carries only progress and errors.
   inner_.SetOutputStream(&GetOutputStream());
-  inner_.SetErrorStream(&GetErrorStream());
+  inner_.SetErrorStream(&GetOutputStream());
   return inner_.ReportContext(context);
 }
 
@@ -166,12 +170,15 @@ void ModelReporter::ReportRuns(const std::vector<Run>& runs) {
     const std::string suffix = "/real_time";
     if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
       name.resize(name.size() - suffix.size());
-    std::cerr << "\r\033[K[" << reported_ << " done] " << name << std::flush;
+    if (progress_tty_)
+      std::cerr << "\r\033[K[" << reported_ << " done] " << name << std::flush;
+    else
+      std::cerr << "[" << reported_ << " done] " << name << "\n";
   }
 }
 
 void ModelReporter::Finalize() {
-  if (progress_) std::cerr << "\r\033[K" << std::flush;
+  if (progress_ && progress_tty_) std::cerr << "\r\033[K" << std::flush;
   std::vector<Run> all;
   for (const auto& g : groups_) all.insert(all.end(), g.begin(), g.end());
   annotate_runs(all, registry_, machine_);

@@ -19,6 +19,7 @@ void annotate_runs(std::vector<Run>& runs, const Registry& registry, const Machi
 
 class ModelReporter : public benchmark::BenchmarkReporter {
  public:
+  // progress: one line per finished entry on stderr (updated in place on a terminal).
   ModelReporter(benchmark::BenchmarkReporter& inner, const Registry& registry, const MachineProfile& machine,
                 bool progress);
   bool ReportContext(const Context& context) override;
@@ -30,6 +31,7 @@ class ModelReporter : public benchmark::BenchmarkReporter {
   const Registry& registry_;
   const MachineProfile& machine_;
   bool progress_;
+  bool progress_tty_;
   std::size_t reported_ = 0;
   std::vector<std::vector<Run>> groups_;
 };
