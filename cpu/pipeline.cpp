@@ -1,5 +1,6 @@
 #include "pipeline.hpp"
 
+#include <chrono>
 #include <latch>
 #include <limits>
 #include <stdexcept>
@@ -133,13 +134,20 @@ inline void cpu_relax() {
 #endif
 }
 // A pinned stage thread owns its core, so it polls before it sleeps: waking a sleeping thread
-// costs microseconds (tens in a VM), a chunk handoff should cost less. About 50 us of polling.
-constexpr int kSpinRounds = 1 << 14;
+// costs tens of microseconds in a VM (about 70 us per chunk measured here), more than many
+// chunk handoffs. The budget is time, not a count of PAUSEs, whose length differs between
+// CPUs by an order of magnitude; a wait longer than it means the stage has slack anyway.
+constexpr auto kSpinBudget = std::chrono::microseconds(500);
 }  // namespace
 
 bool Pipeline::wait_for(const std::atomic<std::size_t>& counter, std::size_t target) const {
-  if (spin_)
-    for (int i = 0; i < kSpinRounds && counter.load(std::memory_order_acquire) < target; ++i) cpu_relax();
+  if (spin_) {
+    const auto deadline = std::chrono::steady_clock::now() + kSpinBudget;
+    for (unsigned n = 1; counter.load(std::memory_order_acquire) < target; ++n) {
+      cpu_relax();
+      if (n % 256 == 0 && std::chrono::steady_clock::now() > deadline) break;
+    }
+  }
   for (std::size_t v = counter.load(std::memory_order_acquire); v < target; v = counter.load(std::memory_order_acquire))
     counter.wait(v, std::memory_order_acquire);
   return !failed_.load(std::memory_order_acquire);

@@ -2,10 +2,15 @@
 
 #include <hwloc.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 namespace pipebench::cpu {
 
@@ -93,6 +98,44 @@ bool Topology::bind_this_thread_to_core(int index, std::string& why) const {
     return false;
   }
   return true;
+}
+
+double core_round_trip_ns(const Topology& topo, int core_a, int core_b, int rounds) {
+  if (core_a == core_b || std::max(core_a, core_b) >= topo.cores() || rounds <= 0) return std::nan("");
+  alignas(64) std::atomic<int> line{0};
+  std::atomic<int> bound{0};
+  std::atomic<bool> give_up{false};  // a binding failed: nobody waits for anybody
+  auto bind = [&](int core) {
+    std::string why;
+    if (topo.bind_this_thread_to_core(core, why)) return ++bound, true;
+    give_up = true;
+    return false;
+  };
+  std::thread responder([&] {
+    if (!bind(core_b)) return;
+    for (int i = 0; i < rounds; ++i) {
+      while (line.load(std::memory_order_acquire) != 2 * i + 1)
+        if (give_up.load(std::memory_order_relaxed)) return;
+      line.store(2 * i + 2, std::memory_order_release);
+    }
+  });
+  double ns = std::nan("");
+  // On a helper thread, so the caller's own binding stays as it was.
+  std::thread initiator([&] {
+    if (!bind(core_a)) return;
+    while (bound.load() < 2)
+      if (give_up.load()) return;
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < rounds; ++i) {
+      line.store(2 * i + 1, std::memory_order_release);
+      while (line.load(std::memory_order_acquire) != 2 * i + 2)
+        if (give_up.load(std::memory_order_relaxed)) return;
+    }
+    ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() / rounds;
+  });
+  initiator.join();
+  responder.join();
+  return ns;
 }
 
 const Topology& topology() {

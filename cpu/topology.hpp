@@ -36,6 +36,12 @@ class Topology {
   hwloc_topology* topo_ = nullptr;
 };
 
+// Round trip of one cache line between two cores, in nanoseconds: two threads bound to the
+// cores pass a counter back and forth. What a chunk handoff between pipeline stages costs at
+// the least; it changes with where the cores sit (same L3 or not) -- and in a VM with where
+// the host runs its vCPUs at the moment. NaN when the threads cannot be bound to both cores.
+double core_round_trip_ns(const Topology& topo, int core_a, int core_b, int rounds = 20000);
+
 // The process-wide topology, loaded on first use.
 const Topology& topology();
 

@@ -218,12 +218,14 @@ def pipeline_table(entries, workload, domain):
         rows.append([point] + [fmt_time(st.seconds) if st else "-" for st in stages] + [
             ratio, fmt_time(serial.seconds) + spread(serial) if serial else "-",
             fmt_time(best.seconds) + spread(best) + f" (depth {best.params.get('depth', '-')})",
-            fmt_x(best.get("speedup")), fmt_x(best.get("speedup_bound")), fmt_f(best.get("efficiency"))])
+            fmt_x(best.get("speedup")), fmt_x(best.get("speedup_bound")), fmt_f(best.get("efficiency")),
+            fmt_f(best.get("core_round_trip_ns"), 0)])
     other = [n[6:] for n in stage_names if n != "stage_compute"]
     header = ["point"] + stage_names + [f"compute:{other[0]}" if len(stage_names) == 2 and len(other) == 1 else "ratio",
-                                        "serial", "best pipelined", "speedup", "bound", "efficiency"]
+                                        "serial", "best pipelined", "speedup", "bound", "efficiency", "c2c ns"]
     table(f"{domain}/{workload}: serial vs pipelined (model bound and efficiency from the stage-alone times)",
-          header, rows, "efficiency = (T_serial - T_pipelined) / (T_serial - T_ideal); '-' where the model allows no gain")
+          header, rows, "efficiency = (T_serial - T_pipelined) / (T_serial - T_ideal); '-' where the model allows no gain\n"
+          "c2c ns = cache-line round trip between the stage cores when the entry ran: a handoff's least cost")
 
 
 def main(paths):

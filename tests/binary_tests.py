@@ -83,6 +83,8 @@ def smoke(binary):
             check(("efficiency" in b and math.isfinite(b["efficiency"])) or "undefined" in b.get("label", ""),
                   f"{name}: neither an efficiency nor the reason there is none")
             check("load:" in b.get("label", ""), f"{name}: the label does not say how threads were bound")
+            if int(ctx["cores"]) >= 2:
+                check(b.get("core_round_trip_ns", 0) > 0, f"{name}: no core-to-core round trip")
         if "/ilp/" in name or "/blocked/" in name:
             check(b.get("speedup", 0) > 0 and b.get("vs_reference", 0) > 0, f"{name}: no speedup or vs_reference")
         if name.startswith(("cpu/sumsq/", "cpu/matmul/")):

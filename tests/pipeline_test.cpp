@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <future>
 #include <mutex>
 #include <stdexcept>
@@ -182,5 +183,12 @@ TEST(Topology, ReportsWhatHwlocSees) {
   EXPECT_LE(t.effective_l3(), std::size_t{32} << 20);
   EXPECT_NE(t.summary().find("core"), std::string::npos);
   EXPECT_EQ(pipebench::cpu::format_bytes(48 << 10), "48 KiB");
+  EXPECT_TRUE(std::isnan(pipebench::cpu::core_round_trip_ns(t, 0, 0)));
+  EXPECT_TRUE(std::isnan(pipebench::cpu::core_round_trip_ns(t, 0, t.cores())));
+  if (t.cores() >= 2) {
+    const double ns = pipebench::cpu::core_round_trip_ns(t, 0, 1, 2000);
+    EXPECT_GT(ns, 0.0);
+    EXPECT_LT(ns, 1e6);
+  }
   EXPECT_EQ(pipebench::cpu::format_bytes(1536), "1.5 KiB");
 }

@@ -20,6 +20,7 @@
 #include "generator.hpp"
 #include "pair.hpp"
 #include "pipeline.hpp"
+#include "topology.hpp"
 #include "reference.hpp"
 #include "simd.hpp"
 #include "sumsq.hpp"
@@ -199,6 +200,10 @@ Entry two_stage_entry(OverlapInstance& in, const Params& pt, cpu::Schedule sched
   e.flops = 2.0 * degree * static_cast<double>(in.elements);
   e.bytes = static_cast<double>(in.elements * sizeof(float));
   e.label = pipeline->binding();
+  // What a handoff between the two stage cores costs right now; it moves the result more
+  // than anything else when the cores share no cache (or a host moves its vCPUs apart).
+  if (schedule == cpu::Schedule::pipelined && pipeline->binding().find("unbound") == std::string::npos)
+    e.counters.push_back({"core_round_trip_ns", cpu::core_round_trip_ns(cpu::topology(), 0, 1)});
   return e;
 }
 

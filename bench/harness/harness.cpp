@@ -7,6 +7,7 @@
 #include <atomic>
 #include <benchmark/benchmark.h>
 #include <cblas.h>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -93,6 +94,8 @@ void run_entry(benchmark::State& state, EntryRecord& rec) {
     if (entry.flops > 0)
       state.counters["flops_per_second"] = benchmark::Counter(entry.flops, benchmark::Counter::kIsIterationInvariantRate);
     if (entry.bytes > 0) state.SetBytesProcessed(static_cast<std::int64_t>(entry.bytes) * state.iterations());
+    for (const auto& [name, value] : entry.counters)
+      if (std::isfinite(value)) state.counters[name] = benchmark::Counter(value);
     if (!entry.label.empty()) state.SetLabel(entry.label);
   } catch (const Skip& s) {
     g_current.reset();
@@ -169,6 +172,10 @@ void add_context(const SuiteOptions& options, const cpu::Topology& topo, kernels
   AddCustomContext("seed", std::to_string(options.seed));
   if (machine.measured) {
     char buf[64];
+    if (std::isfinite(machine.core_round_trip_ns)) {
+      std::snprintf(buf, sizeof buf, "%.0f", machine.core_round_trip_ns);
+      AddCustomContext("core_round_trip_ns", buf);
+    }
     std::snprintf(buf, sizeof buf, "%.1f", machine.fma_peak_flops / 1e9);
     AddCustomContext("fma_peak_gflops", buf);
     AddCustomContext("fma_peak_isa", machine.fma_peak_isa);

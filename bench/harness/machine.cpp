@@ -72,6 +72,7 @@ MachineProfile probe_machine(const cpu::Topology& topo, kernels::Isa isa) {
                                   [&] { g_sink = kernels::sumsq_chains(data.data(), n, 8, isa); });
     p.levels.push_back({level.name, level.capacity, level.bytes, rate});
   }
+  p.core_round_trip_ns = cpu::core_round_trip_ns(topo, 0, 1);
   p.measured = true;
   return p;
 }

@@ -22,6 +22,7 @@ struct MachineProfile {
     double read_bytes_per_s = 0.0;
   };
   std::vector<Level> levels;
+  double core_round_trip_ns = 0.0;  // cores 0 and 1, where pipelines put their first two stages
   // Read bandwidth of the level a working set of this size lives in.
   double bandwidth_for(std::size_t working_set) const;
 };

@@ -45,6 +45,8 @@ struct Entry {
   double bytes = 0.0;                          // per run(): bytes read or moved
   std::size_t working_set = 0;                 // bytes the work touches; 0 = no roofline
   std::string label;                           // shown with the result (e.g. thread binding)
+  // Measured when the entry was bound, reported as counters (e.g. core_round_trip_ns).
+  std::vector<std::pair<std::string, double>> counters;
 };
 
 // The inputs of one point of a pair's own axes, shared by all its variants.
