@@ -132,6 +132,12 @@ struct Fixture {
     r.real_accumulated_time = seconds;
     runs.push_back(r);
   }
+  // serial 2 s, stage_a 1 s, stage_b 1 s at `base`.
+  void add_serial_and_stages(const pb::Params& base) {
+    add(0, base, 2.0);
+    add(1, base, 1.0);
+    add(2, base, 1.0);
+  }
   const pb::Run& run(const std::string& name) const {
     for (const auto& r : runs)
       if (r.run_name.str() == name) return r;
@@ -144,9 +150,7 @@ struct Fixture {
 TEST(Reporter, PipelinedGetsTheModel) {
   Fixture f;
   const pb::Params base = pb::Params().with("chunks", 4);
-  f.add(0, base, 2.0);                  // serial
-  f.add(1, base, 1.0);                  // stage_a
-  f.add(2, base, 1.0);                  // stage_b
+  f.add_serial_and_stages(base);
   f.add(3, base.with("depth", 2), 1.5);  // pipelined
   f.add(4, pb::Params(), 0.5);          // ilp: siblings without chunks still match
   f.add(5, pb::Params(), 1.0);          // reference
@@ -189,9 +193,7 @@ TEST(Reporter, MissingSiblingsAreSaidNotGuessed) {
 TEST(Reporter, FailedSiblingsDoNotFeedTheModel) {
   Fixture f;
   const pb::Params base = pb::Params().with("chunks", 4);
-  f.add(0, base, 2.0);
-  f.add(1, base, 1.0);
-  f.add(2, base, 1.0);
+  f.add_serial_and_stages(base);
   f.runs.back().error_occurred = true;
   f.add(3, base.with("depth", 2), 1.5);
   pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
@@ -201,9 +203,7 @@ TEST(Reporter, FailedSiblingsDoNotFeedTheModel) {
 TEST(Reporter, DepthOneAllowsNoOverlap) {
   Fixture f;
   const pb::Params base = pb::Params().with("chunks", 8);
-  f.add(0, base, 2.0);
-  f.add(1, base, 1.0);
-  f.add(2, base, 1.0);
+  f.add_serial_and_stages(base);
   f.add(3, base.with("depth", 1), 2.05);
   pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
   const auto& p = f.run("t/w/pipelined/chunks:8/depth:1");
@@ -214,9 +214,7 @@ TEST(Reporter, DepthOneAllowsNoOverlap) {
 TEST(Reporter, NoGainMeansNoEfficiency) {
   Fixture f;
   const pb::Params base = pb::Params().with("chunks", 1);  // one chunk: nothing to overlap
-  f.add(0, base, 2.0);
-  f.add(1, base, 1.0);
-  f.add(2, base, 1.0);
+  f.add_serial_and_stages(base);
   f.add(3, base.with("depth", 2), 2.1);
   pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
   const auto& p = f.run("t/w/pipelined/chunks:1/depth:2");
