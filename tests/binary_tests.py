@@ -187,6 +187,18 @@ def selftest(binary):
                     check(message.split(":")[0] in r.stderr, f"{variant}: nothing said on stderr")
             else:
                 check(not b.get("error_occurred"), f"{variant}: {b.get('error_message')}")
+        # Manual timing: the entry's own seconds, the pair's fixed iteration count, our name.
+        out = os.path.join(tmp, "clock.json")
+        r = run(binary, "--benchmark_filter=clock/", "--no-probe", "--benchmark_repetitions=1",
+                f"--benchmark_out={out}")
+        check(r.returncode == 1, f"clock: exit {r.returncode}, expected 1 (untimed)\n{r.stderr}")
+        runs = {b["name"]: b for b in load_json(out)["benchmarks"]}
+        b = runs.get("selftest/clock/serial/n:1")
+        check(b is not None and not b.get("error_occurred"), f"clock: {sorted(runs)}")
+        check(b["iterations"] == 3, f"clock: {b['iterations']} iterations, the pair fixed 3")
+        check(abs(b["real_time"] - 2000.0) < 1e-6, f"clock: real_time {b['real_time']} us, timed() said 2000")
+        u = runs.get("selftest/clock/untimed/n:1")
+        check(u is not None and "without timed()" in u.get("error_message", ""), f"clock/untimed: {u}")
 
 
 def summary(binary):

@@ -82,7 +82,12 @@ void run_entry(benchmark::State& state, EntryRecord& rec) {
     }
     Entry& entry = g_current->entry;
     if (entry.poison) entry.poison();
-    for (auto _ : state) entry.run();
+    if (rec.pair->timing == Timing::manual) {
+      if (!entry.timed) throw std::logic_error("a manually timed pair bound an entry without timed()");
+      for (auto _ : state) state.SetIterationTime(entry.timed());
+    } else {
+      for (auto _ : state) entry.run();
+    }
     const kernels::Verdict verdict = entry.check();
     if (!verdict.ok()) {
       ++g_failures;
@@ -130,9 +135,13 @@ std::string register_pairs(const std::vector<Pair>& pairs, const SuiteOptions& o
           if (pair.validate)
             if (std::string why = pair.validate(params); !why.empty()) return why + " (entry " + name + ")";
           EntryRecord& rec = registry.add(EntryRecord{name, &pair, &v, point, params});
-          benchmark::RegisterBenchmark(name.c_str(), [&rec](benchmark::State& st) { run_entry(st, rec); })
-              ->UseRealTime()
-              ->Unit(benchmark::kMicrosecond);
+          auto* b = benchmark::RegisterBenchmark(name.c_str(), [&rec](benchmark::State& st) { run_entry(st, rec); })
+                        ->Unit(benchmark::kMicrosecond);
+          if (pair.timing == Timing::manual)
+            b->UseManualTime();
+          else
+            b->UseRealTime();
+          if (pair.iterations > 0) b->Iterations(pair.iterations);
         }
       }
     }

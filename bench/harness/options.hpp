@@ -25,7 +25,7 @@ struct SuiteOptions {
   bool bind = true;
   bool probe = true;
   // --benchmark_filter, applied by pipebench to its own entry names (Google Benchmark would
-  // see them with a "/real_time" suffix); a leading '-' negates, as in Google Benchmark.
+  // see them with "/real_time" or "/manual_time" suffixes); a leading '-' negates, as in Google Benchmark.
   std::string filter;
   bool list_only = false;                   // --benchmark_list_tests: print the names, run nothing
   std::vector<std::string> benchmark_args;  // argv for benchmark::Initialize, program first

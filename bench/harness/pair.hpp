@@ -5,6 +5,7 @@
 // the rest for every variant alike: names, registration, warm-up, timing, verification,
 // counters, the model. See bench/cpu/sumsq.cpp for the smallest complete pair.
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -38,7 +39,10 @@ enum class Role {
 
 // A variant bound to one parameter point.
 struct Entry {
-  std::function<void()> run;                   // one iteration of the timed work
+  std::function<void()> run;                   // one iteration of the timed work (Timing::wall)
+  // One iteration that times itself and returns seconds (Timing::manual): CUDA events
+  // recorded in the streams, or MPI's maximum over ranks. run() is then the untimed warm-up.
+  std::function<double()> timed;
   std::function<kernels::Verdict()> check;     // verifies what the last run() produced
   std::function<void()> poison;                // optional: makes a stale output fail check()
   double flops = 0.0;                          // per run()
@@ -72,6 +76,9 @@ Variant variant(std::string name, Role role, std::vector<Axis> axes, Bind bind) 
                  [bind = std::move(bind)](Instance& inst, const Params& p) { return bind(static_cast<I&>(inst), p); }};
 }
 
+// How the harness times an entry: the wall clock around run(), or the entry's own timed().
+enum class Timing { wall, manual };
+
 struct Pair {
   std::string domain;    // "cpu"
   std::string workload;  // "sumsq"
@@ -82,6 +89,10 @@ struct Pair {
   std::function<std::string(const Params&)> validate;
   std::vector<Variant> variants;
   std::vector<std::pair<std::string, std::string>> context;  // extra AddCustomContext lines
+  Timing timing = Timing::wall;
+  // A fixed iteration count for every entry (0: Google Benchmark sizes it). Every MPI rank
+  // must run the same count, or the collectives inside timed() deadlock.
+  std::int64_t iterations = 0;
 };
 
 // Physical memory of this machine, for validating sizes before anything is allocated.
@@ -108,7 +119,3 @@ bool register_pair(const std::string& domain, const std::string& name, PairFacto
 #define PIPEBENCH_REGISTER_PAIR(domain, name, factory) \
   [[maybe_unused]] static const bool pipebench_registered_##name =     \
       ::pipebench::bench::register_pair(#domain, #name, factory);
-
-namespace pipebench::bench {
-
-}  // namespace pipebench::bench

@@ -120,7 +120,12 @@ void annotate_alternative(Run& r, const EntryRecord& rec, const Registry& regist
 }  // namespace
 
 void annotate_runs(std::vector<Run>& runs, const Registry& registry, const MachineProfile& machine) {
-  for (Run& r : runs) r.run_name.time_type.clear();
+  // Google Benchmark's suffixes ("/real_time", "/manual_time", "/iterations:N") are not part
+  // of our names; the iteration count stays in the run's own field.
+  for (Run& r : runs) {
+    r.run_name.time_type.clear();
+    r.run_name.iterations.clear();
+  }
   const Times times(runs);
   for (Run& r : runs) {
     if (r.error_occurred) continue;
@@ -166,10 +171,10 @@ void ModelReporter::ReportRuns(const std::vector<Run>& runs) {
   groups_.push_back(runs);
   if (progress_ && !runs.empty()) {
     ++reported_;
-    std::string name = runs.front().run_name.str();
-    const std::string suffix = "/real_time";
-    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-      name.resize(name.size() - suffix.size());
+    auto run_name = runs.front().run_name;
+    run_name.time_type.clear();  // as in annotate_runs
+    run_name.iterations.clear();
+    const std::string name = run_name.str();
     if (progress_tty_)
       std::cerr << "\r\033[K[" << reported_ << " done] " << name << std::flush;
     else
