@@ -221,3 +221,20 @@ TEST(Reporter, NoGainMeansNoEfficiency) {
   EXPECT_FALSE(p.counters.count("efficiency"));
   EXPECT_NE(p.report_label.find("undefined"), std::string::npos);
 }
+
+TEST(Reporter, PairModelReplacesTheDefault) {
+  Fixture f;
+  const pb::Params base = pb::Params().with("chunks", 4);
+  std::map<std::string, double> seen;
+  f.pair.ideal = [&seen](const std::map<std::string, double>& stages, const pb::Params& p) {
+    seen = stages;
+    return stages.at("stage_a") + stages.at("stage_b") / static_cast<double>(p.get_int("chunks"));
+  };
+  f.add_serial_and_stages(base);
+  f.add(3, base.with("depth", 2), 1.5);
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  const auto& p = f.run("t/w/pipelined/chunks:4/depth:2");
+  EXPECT_EQ(seen, (std::map<std::string, double>{{"stage_a", 1.0}, {"stage_b", 1.0}}));
+  EXPECT_DOUBLE_EQ(p.counters.at("t_ideal").value, 1.25);
+  EXPECT_DOUBLE_EQ(p.counters.at("efficiency").value, (2.0 - 1.5) / (2.0 - 1.25));
+}

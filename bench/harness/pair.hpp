@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -90,6 +91,11 @@ struct Pair {
   std::vector<Variant> variants;
   std::vector<std::pair<std::string, std::string>> context;  // extra AddCustomContext lines
   Timing timing = Timing::wall;
+  // Optional: T_ideal from the stage entries' times (by variant name, "stage_h2d" -> seconds)
+  // and the pipelined entry's parameters, for a pair whose stages are not all independent
+  // (two copies sharing one copy engine). Unset: ideal_time() over every stage, with the
+  // entry's chunks and depth.
+  std::function<double(const std::map<std::string, double>& stages, const Params& params)> ideal;
   // A fixed iteration count for every entry (0: Google Benchmark sizes it). Every MPI rank
   // must run the same count, or the collectives inside timed() deadlock.
   std::int64_t iterations = 0;

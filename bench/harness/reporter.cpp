@@ -76,13 +76,15 @@ void annotate_pipelined(Run& r, const EntryRecord& rec, const Registry& registry
   if (const EntryRecord* s = registry.sibling(rec.pair, Role::serial, rec.params)) serial = times.of(s->name, r);
   if (!serial) missing.push_back("serial");
   std::vector<double> stages;
+  std::map<std::string, double> by_name;
   for (const Variant& v : rec.pair->variants) {
     if (v.role != Role::stage) continue;
     std::optional<double> ts;
     if (const EntryRecord* s = registry.sibling(rec.pair, Role::stage, rec.params, v.name)) ts = times.of(s->name, r);
-    if (ts)
+    if (ts) {
       stages.push_back(*ts);
-    else
+      by_name[v.name] = *ts;
+    } else
       missing.push_back(v.name);
   }
   if (stages.empty() && missing.empty()) missing.push_back("stage entries (none declared)");
@@ -98,7 +100,7 @@ void annotate_pipelined(Run& r, const EntryRecord& rec, const Registry& registry
   }
   const std::size_t chunks = rec.params.has("chunks") ? static_cast<std::size_t>(rec.params.get_int("chunks")) : 1;
   const std::size_t depth = rec.params.has("depth") ? static_cast<std::size_t>(rec.params.get_int("depth")) : 0;
-  const double ideal = ideal_time(stages, chunks, depth);
+  const double ideal = rec.pair->ideal ? rec.pair->ideal(by_name, rec.params) : ideal_time(stages, chunks, depth);
   set(r, "t_ideal", ideal);
   set(r, "speedup_bound", *serial / ideal);
   const double e = overlap_efficiency(*serial, t, ideal);

@@ -1,8 +1,8 @@
 #pragma once
 // A reporter decorator: holds every run until the suite ends, then adds the model's counters
 // (t_ideal, speedup, efficiency, ...) computed from sibling entries, and hands everything to
-// the real reporter (console, JSON, CSV). Names lose Google Benchmark's "/real_time" suffix:
-// every pipebench entry is wall-clock timed, and the name is the contract.
+// the real reporter (console, JSON, CSV). Names lose Google Benchmark's suffixes
+// ("/real_time", "/manual_time", "/iterations:N"): the name is the contract.
 #include <benchmark/benchmark.h>
 
 #include <vector>
