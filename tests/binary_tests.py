@@ -16,8 +16,9 @@ import tempfile
 TIMEOUT = 300
 
 
-def run(binary, *args):
-    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=TIMEOUT)
+def run(binary, *args, env=None):
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=TIMEOUT,
+                          env=None if env is None else {**os.environ, **env})
 
 
 def fail(msg):
@@ -42,7 +43,8 @@ TINY = ["--bytes", "65536", "--n", "40", "--chains", "1,4", "--chunks", "5", "--
 def smoke(binary):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "cpu.json")
-        r = run(binary, *TINY, "--data-dir", tmp, f"--benchmark_out={out}")
+        slurm = {"SLURM_JOB_ID": "4242", "SLURM_CPUS_PER_TASK": "2"}  # as a batch job sees them
+        r = run(binary, *TINY, "--data-dir", tmp, f"--benchmark_out={out}", env=slurm)
         check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
         check("cpu/overlap/pipelined" in r.stdout, "console output lacks the pipelined entries")
         check(os.listdir(tmp) == ["cpu.json"], f"data files left behind: {os.listdir(tmp)}")
@@ -54,6 +56,7 @@ def smoke(binary):
                 "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "cpu/matmul/blocked_kernel"]:
         check(key in ctx, f"context lacks {key}")
     check(float(ctx["fma_peak_gflops"]) > 0, "FMA peak not measured")
+    check(ctx.get("slurm_job_id") == "4242" and ctx.get("slurm_cpus_per_task") == "2", "Slurm job not in the context")
 
     runs = {b["name"]: b for b in doc["benchmarks"]}
     for name, b in runs.items():

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -202,6 +203,15 @@ void add_context(const SuiteOptions& options, const cpu::Topology& topo, kernels
   AddCustomContext("openblas_threads", std::to_string(openblas_get_num_threads()));
   AddCustomContext("OPENBLAS_CORETYPE", env_or_unset("OPENBLAS_CORETYPE"));
   AddCustomContext("OPENBLAS_L2_SIZE", env_or_unset("OPENBLAS_L2_SIZE"));
+  // Under Slurm, the job that produced the result (scripts/slurm/ files results by job id).
+  for (const char* var : {"SLURM_CLUSTER_NAME", "SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
+                          "SLURM_JOB_PARTITION", "SLURM_JOB_NODELIST", "SLURM_JOB_NUM_NODES", "SLURM_NTASKS",
+                          "SLURM_NTASKS_PER_NODE", "SLURM_CPUS_PER_TASK"})
+    if (const char* v = std::getenv(var)) {
+      std::string key = var;
+      std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+      AddCustomContext(key, v);
+    }
   for (const Pair& pair : pairs)
     for (const auto& [key, value] : pair.context) AddCustomContext(pair.domain + "/" + pair.workload + "/" + key, value);
 }
