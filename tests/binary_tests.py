@@ -196,12 +196,20 @@ def selftest(binary):
                 f"--benchmark_out={out}")
         check(r.returncode == 1, f"clock: exit {r.returncode}, expected 1 (untimed)\n{r.stderr}")
         runs = {b["name"]: b for b in load_json(out)["benchmarks"]}
-        b = runs.get("selftest/clock/serial/n:1")
+        b = runs.get("selftest/clock/serial/n:1/pace:even")
         check(b is not None and not b.get("error_occurred"), f"clock: {sorted(runs)}")
         check(b["iterations"] == 3, f"clock: {b['iterations']} iterations, the pair fixed 3")
         check(abs(b["real_time"] - 2000.0) < 1e-6, f"clock: real_time {b['real_time']} us, timed() said 2000")
-        u = runs.get("selftest/clock/untimed/n:1")
+        u = runs.get("selftest/clock/untimed/n:1/pace:even")
         check(u is not None and "without timed()" in u.get("error_message", ""), f"clock/untimed: {u}")
+    # A domain's own option: in its --help, replacing its axis, refusing what it does not know.
+    r = run(binary, "--help")
+    check(r.returncode == 0 and "--pace" in r.stdout and "even, steady" in r.stdout, f"--help lacks --pace:\n{r.stdout}")
+    r = run(binary, "--pace", "steady", "--benchmark_list_tests")
+    check(r.returncode == 0 and "selftest/clock/serial/n:1/pace:steady" in r.stdout.split(), r.stdout + r.stderr)
+    r = run(binary, "--pace", "odd", "--benchmark_list_tests")
+    check(r.returncode == 2 and r.stderr.strip() == "pipebench-selftest: --pace: 'odd' is not one of even, steady",
+          f"--pace odd: exit {r.returncode}: {r.stderr!r}")
 
 
 def summary(binary):

@@ -77,7 +77,7 @@ pb::Pair make_clock_pair(const pb::Suite&) {
   pb::Pair p;
   p.domain = "selftest";
   p.workload = "clock";
-  p.axes = {{"n", {"1"}}};
+  p.axes = {{"n", {"1"}}, {"pace", {"even"}}};
   p.timing = pb::Timing::manual;
   p.iterations = 3;
   p.make_instance = [](const pb::Params&) { return std::make_unique<Numbers>(); };
@@ -103,5 +103,7 @@ pb::Pair make_clock_pair(const pb::Suite&) {
 
 PIPEBENCH_REGISTER_PAIR(selftest, faults, make_selftest_pair)
 PIPEBENCH_REGISTER_PAIR(selftest, clock, make_clock_pair)
+// A domain's own axis option: only this binary has --pace.
+PIPEBENCH_REGISTER_OPTION(selftest, pace, {"pace", "How the clock ticks", pb::DomainOption::Kind::choice, {"even", "steady"}})
 
 int main(int argc, char** argv) { return pb::run_main(argc, argv, "selftest"); }

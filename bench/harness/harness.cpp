@@ -243,7 +243,8 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
   std::optional<SuiteOptions> parsed;
   try {
     parsed = parse_options(argc, argv, program,
-                           program + ": serial vs pipelined pairs, verified and held against the pipeline model");
+                           program + ": serial vs pipelined pairs, verified and held against the pipeline model",
+                           registered_options(domain));
   } catch (const UsageError& e) {
     std::cerr << program << ": " << e.what() << "\n";
     return 2;

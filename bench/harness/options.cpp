@@ -53,8 +53,35 @@ std::uint64_t parse_size(const std::string& text, const std::string& option) {
   return v << shift;
 }
 
+namespace {
+std::vector<std::pair<std::string, DomainOption>>& domain_option_table() {
+  static std::vector<std::pair<std::string, DomainOption>> all;  // built on first use, by registrars
+  return all;
+}
+
+std::string flag_of(const std::string& name) {
+  std::string flag = "--" + name;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+}  // namespace
+
+bool register_option(const std::string& domain, DomainOption option) {
+  domain_option_table().emplace_back(domain, std::move(option));
+  return true;
+}
+
+std::vector<DomainOption> registered_options(const std::string& domain) {
+  std::vector<DomainOption> out;
+  for (const auto& [d, o] : domain_option_table())
+    if (d == domain) out.push_back(o);
+  std::sort(out.begin(), out.end(), [](const DomainOption& a, const DomainOption& b) { return a.name < b.name; });
+  return out;
+}
+
 std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::string& program,
-                                          const std::string& description) {
+                                          const std::string& description,
+                                          const std::vector<DomainOption>& domain_options) {
   SuiteOptions out;
   out.program = program;
 
@@ -82,6 +109,18 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
   app.add_option("--isa", isa, "Kernel ISA: generic, avx2, avx512 (default: the widest this CPU runs)");
   app.add_flag("--no-bind{false}", out.bind, "Leave pipeline threads unbound");
   app.add_flag("--no-probe{false}", out.probe, "Skip the machine probes (no roofline counters)");
+  std::vector<std::vector<std::string>> domain_values(domain_options.size());
+  for (std::size_t i = 0; i < domain_options.size(); ++i) {
+    const DomainOption& o = domain_options[i];
+    std::string help = o.help;
+    if (o.kind == DomainOption::Kind::choice) {
+      std::string list;
+      for (const auto& c : o.choices) list += (list.empty() ? "" : ", ") + c;
+      help += " (" + list + ")";
+    }
+    auto* opt = app.add_option(flag_of(o.name), domain_values[i], help);
+    if (o.axis) opt->delimiter(',');
+  }
 
   try {
     app.parse(argc, argv);
@@ -111,6 +150,32 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
   for (const auto& v : source) {
     if (v != "generator" && v != "file") throw UsageError("--source: '" + v + "' is not one of generator, file");
     out.axes["source"].push_back(v);
+  }
+
+  for (std::size_t i = 0; i < domain_options.size(); ++i) {
+    const DomainOption& o = domain_options[i];
+    const std::string flag = flag_of(o.name);
+    for (const auto& v : domain_values[i]) {
+      std::string value = v;
+      switch (o.kind) {
+        case DomainOption::Kind::positive: value = std::to_string(parse_positive(v, flag)); break;
+        case DomainOption::Kind::size: value = std::to_string(parse_size(v, flag)); break;
+        case DomainOption::Kind::choice:
+          if (std::find(o.choices.begin(), o.choices.end(), v) == o.choices.end()) {
+            std::string list;
+            for (const auto& c : o.choices) list += (list.empty() ? "" : ", ") + c;
+            throw UsageError(flag + ": '" + v + "' is not one of " + list);
+          }
+          break;
+        case DomainOption::Kind::text:
+          if (v.empty()) throw UsageError(flag + ": empty");
+          break;
+      }
+      if (o.axis)
+        out.axes[o.name].push_back(value);
+      else
+        out.values[o.name] = value;
+    }
   }
 
   if (data_dir.empty()) {

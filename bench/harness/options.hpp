@@ -28,6 +28,7 @@ struct SuiteOptions {
   // see them with "/real_time" or "/manual_time" suffixes); a leading '-' negates, as in Google Benchmark.
   std::string filter;
   bool list_only = false;                   // --benchmark_list_tests: print the names, run nothing
+  std::map<std::string, std::string> values;  // a domain's single-value options (DomainOption::axis false)
   std::vector<std::string> benchmark_args;  // argv for benchmark::Initialize, program first
 };
 
@@ -36,9 +37,24 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An option one domain adds to its binary's command line (pipebench-io: --queue-depth, --mode,
+// --file), declared next to the pair that uses it with PIPEBENCH_REGISTER_OPTION. An axis option
+// replaces the values of the axis of the same name; a value option sets SuiteOptions::values.
+struct DomainOption {
+  enum class Kind { positive, size, choice, text };
+  std::string name;  // "queue_depth": the axis (or value) name; the flag is --queue-depth
+  std::string help;
+  Kind kind = Kind::positive;
+  std::vector<std::string> choices;  // Kind::choice
+  bool axis = true;                  // false: a single value, checked by the pair that reads it
+};
+bool register_option(const std::string& domain, DomainOption option);
+std::vector<DomainOption> registered_options(const std::string& domain);
+
 // Returns nullopt when --help was printed. Throws UsageError for bad input.
 std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::string& program,
-                                          const std::string& description);
+                                          const std::string& description,
+                                          const std::vector<DomainOption>& domain_options = {});
 
 // "64KiB", "1M", "4096" -> bytes (binary suffixes). Throws UsageError naming `option`.
 std::uint64_t parse_size(const std::string& text, const std::string& option);
@@ -50,3 +66,9 @@ bool filter_matches(const std::string& filter, const std::string& name);
 std::optional<std::string> benchmark_flag(const SuiteOptions& options, const std::string& name);
 
 }  // namespace pipebench::bench
+
+// Adds an option to one domain's binary, in the file of the pair that reads it:
+//   PIPEBENCH_REGISTER_OPTION(io, queue_depth, {"queue_depth", "Requests in flight (1..4096)"})
+#define PIPEBENCH_REGISTER_OPTION(domain, id, ...)                  \
+  [[maybe_unused]] static const bool pipebench_option_##id =        \
+      ::pipebench::bench::register_option(#domain, ::pipebench::bench::DomainOption __VA_ARGS__);
