@@ -238,3 +238,15 @@ TEST(Reporter, PairModelReplacesTheDefault) {
   EXPECT_DOUBLE_EQ(p.counters.at("t_ideal").value, 1.25);
   EXPECT_DOUBLE_EQ(p.counters.at("efficiency").value, (2.0 - 1.5) / (2.0 - 1.25));
 }
+
+TEST(Reporter, VariantNamesItsOwnStages) {
+  Fixture f;
+  f.pair.variants[3].stages = {"stage_a"};  // pipelined overlaps stage_a with nothing else
+  const pb::Params base = pb::Params().with("chunks", 4);
+  f.add(0, base, 2.0);
+  f.add(1, base, 1.0);  // stage_b not run: not needed by this variant's model
+  f.add(3, base.with("depth", 2), 1.5);
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  const auto& p = f.run("t/w/pipelined/chunks:4/depth:2");
+  EXPECT_DOUBLE_EQ(p.counters.at("t_ideal").value, 1.0) << "one stage of 1 s: T_ideal = 1 s";
+}

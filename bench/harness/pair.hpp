@@ -68,6 +68,10 @@ struct Variant {
   Role role;
   std::vector<Axis> axes;  // this variant's own parameters
   std::function<Entry(Instance&, const Params&)> bind;
+  // A pipelined variant's model: the names of the stage variants it overlaps ("stage_read",
+  // "stage_compute"). Empty: every stage variant of the pair. Two pipelined variants that read
+  // differently (a pread thread, an io_uring ring) are held against their own read stage.
+  std::vector<std::string> stages = {};
 };
 
 // Builds a Variant whose bind receives the pair's own instance type.

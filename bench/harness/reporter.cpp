@@ -1,5 +1,6 @@
 #include "reporter.hpp"
 
+#include <algorithm>
 #include <unistd.h>
 
 #include <cmath>
@@ -77,8 +78,10 @@ void annotate_pipelined(Run& r, const EntryRecord& rec, const Registry& registry
   if (!serial) missing.push_back("serial");
   std::vector<double> stages;
   std::map<std::string, double> by_name;
+  const std::vector<std::string>& wanted = rec.variant->stages;
   for (const Variant& v : rec.pair->variants) {
     if (v.role != Role::stage) continue;
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), v.name) == wanted.end()) continue;
     std::optional<double> ts;
     if (const EntryRecord* s = registry.sibling(rec.pair, Role::stage, rec.params, v.name)) ts = times.of(s->name, r);
     if (ts) {
