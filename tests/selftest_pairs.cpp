@@ -104,6 +104,6 @@ pb::Pair make_clock_pair(const pb::Suite&) {
 PIPEBENCH_REGISTER_PAIR(selftest, faults, make_selftest_pair)
 PIPEBENCH_REGISTER_PAIR(selftest, clock, make_clock_pair)
 // A domain's own axis option: only this binary has --pace.
-PIPEBENCH_REGISTER_OPTION(selftest, pace, {"pace", "How the clock ticks", pb::DomainOption::Kind::choice, {"even", "steady"}})
+PIPEBENCH_REGISTER_OPTION(selftest, pace, "How the clock ticks", pb::DomainOption::Kind::choice, {"even", "steady"})
 
 int main(int argc, char** argv) { return pb::run_main(argc, argv, "selftest"); }

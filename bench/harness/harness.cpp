@@ -100,7 +100,10 @@ void run_entry(benchmark::State& state, EntryRecord& rec) {
     if (entry.flops > 0)
       state.counters["flops_per_second"] = benchmark::Counter(entry.flops, benchmark::Counter::kIsIterationInvariantRate);
     if (entry.bytes > 0) state.SetBytesProcessed(static_cast<std::int64_t>(entry.bytes) * state.iterations());
-    for (const auto& [name, value] : entry.counters)
+    auto counters = entry.counters;
+    if (entry.measured)
+      for (auto& c : entry.measured()) counters.push_back(std::move(c));
+    for (const auto& [name, value] : counters)
       if (std::isfinite(value)) state.counters[name] = benchmark::Counter(value);
     if (!entry.label.empty()) state.SetLabel(entry.label);
   } catch (const Skip& s) {
@@ -261,7 +264,12 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
   static std::vector<Pair> pairs;  // registered benchmarks point into these
   static Registry registry;
   pairs.clear();
-  for (PairFactory make : registered_pairs(domain)) pairs.push_back(make(suite));
+  try {  // a factory checks what only it knows (pipebench-io: --file)
+    for (PairFactory make : registered_pairs(domain)) pairs.push_back(make(suite));
+  } catch (const UsageError& e) {
+    std::cerr << program << ": " << e.what() << "\n";
+    return 2;
+  }
   if (std::string why = register_pairs(pairs, options, registry); !why.empty()) {
     std::cerr << program << ": " << why << "\n";
     return 2;

@@ -66,8 +66,10 @@ std::string flag_of(const std::string& name) {
 }
 }  // namespace
 
-bool register_option(const std::string& domain, DomainOption option) {
-  domain_option_table().emplace_back(domain, std::move(option));
+bool register_option(const std::string& domain, std::string name, std::string help, DomainOption::Kind kind,
+                     std::vector<std::string> choices, bool axis) {
+  domain_option_table().emplace_back(domain,
+                                     DomainOption{std::move(name), std::move(help), kind, std::move(choices), axis});
   return true;
 }
 
@@ -184,6 +186,7 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
     if (ec) out.data_dir = "/tmp";
   } else {
     out.data_dir = data_dir;
+    out.data_dir_given = true;
     std::error_code ec;
     if (!std::filesystem::is_directory(out.data_dir, ec))
       throw UsageError("--data-dir: '" + data_dir + "' is not an existing directory");

@@ -19,6 +19,7 @@ struct SuiteOptions {
   // Axis name -> values from the command line (bytes already in plain bytes).
   std::map<std::string, std::vector<std::string>> axes;
   std::filesystem::path data_dir;
+  bool data_dir_given = false;  // --data-dir on the command line (else the temp directory)
   bool keep_files = false;
   std::uint64_t seed = 20261128;
   std::optional<kernels::Isa> isa;
@@ -48,7 +49,8 @@ struct DomainOption {
   std::vector<std::string> choices;  // Kind::choice
   bool axis = true;                  // false: a single value, checked by the pair that reads it
 };
-bool register_option(const std::string& domain, DomainOption option);
+bool register_option(const std::string& domain, std::string name, std::string help, DomainOption::Kind kind,
+                     std::vector<std::string> choices = {}, bool axis = true);
 std::vector<DomainOption> registered_options(const std::string& domain);
 
 // Returns nullopt when --help was printed. Throws UsageError for bad input.
@@ -68,7 +70,8 @@ std::optional<std::string> benchmark_flag(const SuiteOptions& options, const std
 }  // namespace pipebench::bench
 
 // Adds an option to one domain's binary, in the file of the pair that reads it:
-//   PIPEBENCH_REGISTER_OPTION(io, queue_depth, {"queue_depth", "Requests in flight (1..4096)"})
-#define PIPEBENCH_REGISTER_OPTION(domain, id, ...)                  \
-  [[maybe_unused]] static const bool pipebench_option_##id =        \
-      ::pipebench::bench::register_option(#domain, ::pipebench::bench::DomainOption __VA_ARGS__);
+//   PIPEBENCH_REGISTER_OPTION(io, queue_depth, "Requests in flight", DomainOption::Kind::positive)
+// then optionally the choices (Kind::choice) and `false` for a single value instead of an axis.
+#define PIPEBENCH_REGISTER_OPTION(domain, name, ...)           \
+  [[maybe_unused]] static const bool pipebench_option_##name = \
+      ::pipebench::bench::register_option(#domain, #name, __VA_ARGS__);

@@ -52,6 +52,9 @@ struct Entry {
   std::string label;                           // shown with the result (e.g. thread binding)
   // Measured when the entry was bound, reported as counters (e.g. core_round_trip_ns).
   std::vector<std::pair<std::string, double>> counters;
+  // Optional: counters measured during the timed iterations (short reads, page-cache residency),
+  // read once after them.
+  std::function<std::vector<std::pair<std::string, double>>()> measured;
 };
 
 // The inputs of one point of a pair's own axes, shared by all its variants.

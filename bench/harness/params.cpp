@@ -8,7 +8,8 @@
 namespace pipebench::bench {
 
 namespace {
-constexpr std::array<std::string_view, 7> kOrder = {"bytes", "n", "chains", "chunks", "depth", "intensity", "source"};
+// Axes not listed follow in alphabetical order.
+constexpr std::array<std::string_view, 10> kOrder = {"bytes", "block", "n", "chains", "chunks", "depth", "queue_depth", "intensity", "mode", "source"};
 
 std::size_t rank(std::string_view name) {
   const auto it = std::find(kOrder.begin(), kOrder.end(), name);

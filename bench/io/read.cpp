@@ -1,0 +1,542 @@
+// io/read: a file of seeded floats read in blocks and reduced with the intensity kernel
+// (sum of poly(x), `intensity` FLOPs per element), so a sweep crosses from I/O-bound to
+// compute-bound. The same file and the same blocks under every variant:
+//   serial     pread a block, compute it, repeat (one thread)
+//   thread     the thread pipeline: a pread stage and a compute stage, `depth` buffers
+//   uring      one thread and an io_uring ring, `queue_depth` reads in flight while it computes
+//   stage_pread, stage_read (io_uring at queue_depth), stage_compute: the stages alone
+// Each pass is timed by the pair itself: in buffered mode the file's pages are dropped before
+// the clock starts, so the device is measured, and the residency is reported.
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+#include "buffer.hpp"
+#include "data_file.hpp"
+#include "generator.hpp"
+#include "model.hpp"
+#include "pair.hpp"
+#include "pipeline.hpp"
+#include "reference.hpp"
+#include "simd.hpp"
+#include "sumsq.hpp"
+#include "uring_reader.hpp"
+
+namespace pipebench::bench {
+
+namespace {
+
+using io::Blocks;
+using io::Mode;
+using kernels::SumShape;
+
+constexpr std::size_t kMaxQueueDepth = 4096;
+
+PIPEBENCH_REGISTER_OPTION(io, block, "Bytes per read (suffixes K, M, G)", DomainOption::Kind::size)
+PIPEBENCH_REGISTER_OPTION(io, queue_depth, "io_uring reads in flight (1..4096)", DomainOption::Kind::positive)
+PIPEBENCH_REGISTER_OPTION(io, mode, "How the file is read", DomainOption::Kind::choice, {"direct", "buffered", "cached"})
+PIPEBENCH_REGISTER_OPTION(io, file, "Read this file of pipebench data (kept with --keep) instead of creating one",
+                          DomainOption::Kind::text, {}, false)
+
+// Faults a test injects through the environment (never set in a measurement; recorded in the
+// context when set): "short_every=3,eagain_every=5,setup_errno=EPERM".
+struct TestFaults {
+  io::UringFaults uring;
+  std::size_t pread_max = 0;  // caps every pread: short reads on the blocking path
+  std::string text;
+};
+
+TestFaults test_faults() {
+  TestFaults out;
+  const char* env = std::getenv("PIPEBENCH_TEST_IO_FAULTS");
+  if (env == nullptr || *env == '\0') return out;
+  out.text = env;
+  std::stringstream in(out.text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const auto eq = item.find('=');
+    const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (key == "short_every") {
+      out.uring.short_every = std::stoul(value);
+      out.pread_max = 1;  // resolved against the block size: half a block
+    } else if (key == "eagain_every") {
+      out.uring.eagain_every = std::stoul(value);
+    } else if (key == "setup_errno") {
+      out.uring.setup_errno = value == "EPERM" ? EPERM : value == "ENOSYS" ? ENOSYS : value == "EINVAL" ? EINVAL : 0;
+    }
+    if (out.uring.setup_errno == 0 && key == "setup_errno")
+      throw UsageError("PIPEBENCH_TEST_IO_FAULTS: setup_errno must be EPERM, ENOSYS or EINVAL");
+  }
+  return out;
+}
+
+// What the factory decided for the whole run.
+struct Setup {
+  std::filesystem::path dir;
+  std::string user_file;  // --file, or empty
+  io::DirectIo direct;    // of the filesystem holding the data
+  bool memory_backed = false;
+  TestFaults faults;
+};
+
+class ReadInstance : public Instance {
+ public:
+  ReadInstance(std::size_t bytes, const SuiteOptions& options, const Setup& setup)
+      : seed(options.seed),
+        file(setup.user_file.empty() ? io::DataFile::create_or_reuse(setup.dir, bytes, seed, options.keep_files)
+                                     : io::DataFile::open_existing(setup.user_file, bytes, seed)) {}
+  std::size_t footprint() const override { return 0; }  // the data live in the file
+
+  // Per-block references of the intensity kernel, computed from the generator.
+  const std::vector<double>& references(int degree, const Blocks& blocks) {
+    std::lock_guard lock(mutex_);
+    const auto key = std::make_pair(degree, blocks.block_bytes);
+    if (auto it = references_.find(key); it != references_.end()) return it->second;
+    std::vector<double> refs(blocks.count(), 0.0);
+    kernels::AlignedBuffer<float> data(blocks.block_bytes / sizeof(float));
+    for (std::size_t b = 0; b < blocks.count(); ++b) {
+      const std::size_t count = blocks.length(b) / sizeof(float);
+      kernels::fill_uniform(data.data(), count, seed, blocks.offset(b) / sizeof(float));
+      refs[b] = kernels::poly_reference(data.data(), count, degree);
+    }
+    return references_[key] = std::move(refs);
+  }
+
+  const std::uint64_t seed;
+  io::DataFile file;
+
+ private:
+  std::mutex mutex_;
+  std::map<std::pair<int, std::size_t>, std::vector<double>> references_;
+};
+
+// How one entry reads: the file's descriptor for its mode and the O_DIRECT alignment.
+struct Access {
+  Mode mode;
+  int fd;
+  std::size_t alignment;  // 1 unless O_DIRECT
+};
+
+Access access_of(ReadInstance& in, const Params& pt) {
+  const Mode mode = io::parse_mode(pt.get("mode"));
+  if (mode == Mode::direct && !in.file.direct_io().supported) throw Skip(in.file.direct_io().refused);
+  return {mode, in.file.fd(mode), mode == Mode::direct ? in.file.direct_io().alignment : 1};
+}
+
+Blocks blocks_of(const ReadInstance& in, const Params& pt) {
+  return {in.file.bytes(), static_cast<std::size_t>(pt.get_int("block"))};
+}
+
+// What one pass leaves behind: a sum per block for the computing variants, the first and last
+// float of each block for the read stages.
+struct PassState {
+  explicit PassState(std::size_t blocks) : partials(blocks), ends(2 * blocks) {}
+  std::vector<double> partials;
+  std::vector<float> ends;
+  double resident_sum = 0.0;  // page-cache residency before each timed pass
+  std::size_t passes = 0;
+  io::UringStats uring;       // summed over timed passes
+  void poison() {
+    std::fill(partials.begin(), partials.end(), std::numeric_limits<double>::quiet_NaN());
+    std::fill(ends.begin(), ends.end(), std::numeric_limits<float>::quiet_NaN());
+  }
+};
+
+std::vector<kernels::AlignedBuffer<char>> make_ring(std::size_t slots, std::size_t block) {
+  std::vector<kernels::AlignedBuffer<char>> ring;
+  for (std::size_t s = 0; s < slots; ++s) ring.emplace_back(block, 4096);
+  return ring;
+}
+
+// Times one pass: in buffered mode the pages are dropped first and the clock starts after;
+// residency is sampled where it tells something (buffered: ~0 proves the drop; cached: ~1).
+std::function<double()> timed_pass(ReadInstance* in, Mode mode, std::shared_ptr<PassState> state,
+                                   std::function<void()> pass) {
+  return [in, mode, state, pass = std::move(pass)] {
+    if (mode == Mode::buffered) in->file.drop_cache();
+    if (mode != Mode::direct) state->resident_sum += in->file.resident_fraction();
+    ++state->passes;
+    const auto t0 = std::chrono::steady_clock::now();
+    pass();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+}
+
+std::function<std::vector<std::pair<std::string, double>>()> pass_counters(Mode mode, std::shared_ptr<PassState> state,
+                                                                           bool uring) {
+  return [mode, state, uring] {
+    std::vector<std::pair<std::string, double>> out;
+    const double passes = static_cast<double>(std::max<std::size_t>(state->passes, 1));
+    if (mode != Mode::direct) out.push_back({"page_cache_resident", state->resident_sum / passes});
+    if (uring) {
+      out.push_back({"short_reads_per_pass", static_cast<double>(state->uring.short_reads) / passes});
+      out.push_back({"retries_per_pass", static_cast<double>(state->uring.retries) / passes});
+    }
+    state->resident_sum = 0.0;
+    state->passes = 0;
+    state->uring = {};
+    return out;
+  };
+}
+
+kernels::Verdict check_sums(const PassState& state, const std::vector<double>& refs, const Blocks& blocks,
+                            int width, int degree) {
+  std::vector<kernels::Partial> parts;
+  for (std::size_t b = 0; b < blocks.count(); ++b) {
+    const double tol = kernels::sum_tolerance(blocks.length(b) / sizeof(float),
+                                              {SumShape::vector_chains, kernels::kPolyChains, width, degree});
+    parts.push_back({state.partials[b], refs[b], refs[b], tol});
+  }
+  return kernels::check_partials(parts.data(), parts.size());
+}
+
+// The read stages keep each block's first and last float: exact, so a block read from the
+// wrong offset, or not at all, fails.
+kernels::Verdict check_ends(const PassState& state, const Blocks& blocks, std::uint64_t seed) {
+  kernels::Verdict v;
+  for (std::size_t b = 0; b < blocks.count() && v.max_rel_error == 0.0; ++b) {
+    const std::size_t first = blocks.offset(b) / sizeof(float);
+    const std::size_t last = first + blocks.length(b) / sizeof(float) - 1;
+    for (auto [index, got] : {std::pair{first, state.ends[2 * b]}, std::pair{last, state.ends[2 * b + 1]}}) {
+      float want;
+      kernels::fill_uniform(&want, 1, seed, index);
+      if (std::memcmp(&want, &got, sizeof want) != 0) {
+        v.max_rel_error = 1.0;
+        v.worst_index = index;
+      }
+    }
+  }
+  return v;
+}
+
+void keep_ends(PassState& state, std::size_t block, const char* data, std::size_t length) {
+  std::memcpy(&state.ends[2 * block], data, sizeof(float));
+  std::memcpy(&state.ends[2 * block + 1], data + length - sizeof(float), sizeof(float));
+}
+
+struct Kernel {
+  kernels::Isa isa;
+  int width;
+};
+
+double compute_block(const char* data, std::size_t length, int degree, kernels::Isa isa) {
+  return kernels::poly_sum(reinterpret_cast<const float*>(data), length / sizeof(float), degree, isa);
+}
+
+// serial and thread: a pread stage and a compute stage; only the schedule differs.
+Entry pread_compute_entry(ReadInstance& in, const Params& pt, cpu::Schedule schedule, Kernel k, bool bind,
+                          const Setup& setup) {
+  const Access a = access_of(in, pt);
+  const Blocks blocks = blocks_of(in, pt);
+  const int degree = static_cast<int>(pt.get_int("intensity") / 2);
+  const std::size_t slots =
+      schedule == cpu::Schedule::serial ? 1 : std::min<std::size_t>(pt.get_int("depth"), blocks.count());
+  auto state = std::make_shared<PassState>(blocks.count());
+  auto ring = std::make_shared<std::vector<kernels::AlignedBuffer<char>>>(make_ring(slots, blocks.block_bytes));
+  const std::size_t pread_max =
+      setup.faults.pread_max == 0 ? 0 : std::max(a.alignment, blocks.block_bytes / 2 / a.alignment * a.alignment);
+  ReadInstance* inst = &in;
+  std::vector<cpu::Stage> stages = {
+      {"read",
+       [inst, ring, blocks, a, pread_max](std::size_t block, std::size_t slot) {
+         io::pread_block(a.fd, (*ring)[slot].data(), blocks, block, a.alignment, inst->file.path(), pread_max);
+       }},
+      {"compute",
+       [ring, state, blocks, degree, k](std::size_t block, std::size_t slot) {
+         state->partials[block] = compute_block((*ring)[slot].data(), blocks.length(block), degree, k.isa);
+       }},
+  };
+  auto pipeline = std::make_shared<cpu::Pipeline>(std::move(stages), schedule, slots, bind);
+  const std::vector<double>& refs = in.references(degree, blocks);
+  Entry e;
+  e.run = [pipeline, blocks] { pipeline->run(blocks.count()); };
+  e.timed = timed_pass(&in, a.mode, state, e.run);
+  e.measured = pass_counters(a.mode, state, false);
+  e.check = [state, &refs, blocks, k, degree] { return check_sums(*state, refs, blocks, k.width, degree); };
+  e.poison = [state] { state->poison(); };
+  e.flops = 2.0 * degree * static_cast<double>(in.file.bytes() / sizeof(float));
+  e.bytes = static_cast<double>(in.file.bytes());
+  e.label = pipeline->binding();
+  return e;
+}
+
+// The io_uring reader runs on a pipeline's one pinned thread, like the serial variant's.
+std::shared_ptr<cpu::Pipeline> on_one_thread(std::function<void()> work, bool bind) {
+  return std::make_shared<cpu::Pipeline>(
+      std::vector<cpu::Stage>{{"uring", [work = std::move(work)](std::size_t, std::size_t) { work(); }}},
+      cpu::Schedule::serial, 1, bind);
+}
+
+std::shared_ptr<io::UringReader> make_reader(const Access& a, const Blocks& blocks, const Params& pt,
+                                             const Setup& setup) {
+  try {
+    return std::make_shared<io::UringReader>(a.fd, static_cast<unsigned>(pt.get_int("queue_depth")),
+                                             blocks.block_bytes, a.alignment, setup.faults.uring);
+  } catch (const io::RingRefused& e) {
+    throw Skip(std::string("io_uring refused: ") + e.what());
+  }
+}
+
+Entry uring_entry(ReadInstance& in, const Params& pt, Kernel k, bool bind, const Setup& setup) {
+  const Access a = access_of(in, pt);
+  const Blocks blocks = blocks_of(in, pt);
+  const int degree = static_cast<int>(pt.get_int("intensity") / 2);
+  auto state = std::make_shared<PassState>(blocks.count());
+  auto reader = make_reader(a, blocks, pt, setup);
+  const std::filesystem::path path = in.file.path();
+  auto pipeline = on_one_thread(
+      [reader, state, blocks, path, degree, k] {
+        const io::UringStats stats = reader->read_in_order(blocks, path, [&](std::size_t block, const char* data) {
+          state->partials[block] = compute_block(data, blocks.length(block), degree, k.isa);
+        });
+        state->uring.short_reads += stats.short_reads;
+        state->uring.retries += stats.retries;
+      },
+      bind);
+  const std::vector<double>& refs = in.references(degree, blocks);
+  Entry e;
+  e.run = [pipeline] { pipeline->run(1); };
+  e.timed = timed_pass(&in, a.mode, state, e.run);
+  e.measured = pass_counters(a.mode, state, true);
+  e.check = [state, &refs, blocks, k, degree] { return check_sums(*state, refs, blocks, k.width, degree); };
+  e.poison = [state] { state->poison(); };
+  e.flops = 2.0 * degree * static_cast<double>(in.file.bytes() / sizeof(float));
+  e.bytes = static_cast<double>(in.file.bytes());
+  e.label = pipeline->binding() + "; " + reader->describe();
+  return e;
+}
+
+Entry stage_pread_entry(ReadInstance& in, const Params& pt, bool bind, const Setup& setup) {
+  const Access a = access_of(in, pt);
+  const Blocks blocks = blocks_of(in, pt);
+  auto state = std::make_shared<PassState>(blocks.count());
+  auto ring = std::make_shared<std::vector<kernels::AlignedBuffer<char>>>(make_ring(1, blocks.block_bytes));
+  const std::size_t pread_max =
+      setup.faults.pread_max == 0 ? 0 : std::max(a.alignment, blocks.block_bytes / 2 / a.alignment * a.alignment);
+  ReadInstance* inst = &in;
+  auto pipeline = std::make_shared<cpu::Pipeline>(
+      std::vector<cpu::Stage>{{"read",
+                               [inst, ring, state, blocks, a, pread_max](std::size_t block, std::size_t) {
+                                 char* dst = (*ring)[0].data();
+                                 io::pread_block(a.fd, dst, blocks, block, a.alignment, inst->file.path(), pread_max);
+                                 keep_ends(*state, block, dst, blocks.length(block));
+                               }}},
+      cpu::Schedule::serial, 1, bind);
+  Entry e;
+  e.run = [pipeline, blocks] { pipeline->run(blocks.count()); };
+  e.timed = timed_pass(&in, a.mode, state, e.run);
+  e.measured = pass_counters(a.mode, state, false);
+  e.check = [state, blocks, seed = in.seed] { return check_ends(*state, blocks, seed); };
+  e.poison = [state] { state->poison(); };
+  e.bytes = static_cast<double>(in.file.bytes());
+  e.label = pipeline->binding();
+  return e;
+}
+
+Entry stage_read_entry(ReadInstance& in, const Params& pt, bool bind, const Setup& setup) {
+  const Access a = access_of(in, pt);
+  const Blocks blocks = blocks_of(in, pt);
+  auto state = std::make_shared<PassState>(blocks.count());
+  auto reader = make_reader(a, blocks, pt, setup);
+  const std::filesystem::path path = in.file.path();
+  auto pipeline = on_one_thread(
+      [reader, state, blocks, path] {
+        const io::UringStats stats = reader->read_in_order(
+            blocks, path, [&](std::size_t block, const char* data) { keep_ends(*state, block, data, blocks.length(block)); });
+        state->uring.short_reads += stats.short_reads;
+        state->uring.retries += stats.retries;
+      },
+      bind);
+  Entry e;
+  e.run = [pipeline] { pipeline->run(1); };
+  e.timed = timed_pass(&in, a.mode, state, e.run);
+  e.measured = pass_counters(a.mode, state, true);
+  e.check = [state, blocks, seed = in.seed] { return check_ends(*state, blocks, seed); };
+  e.poison = [state] { state->poison(); };
+  e.bytes = static_cast<double>(in.file.bytes());
+  e.label = pipeline->binding() + "; " + reader->describe();
+  return e;
+}
+
+// stage_compute alone, as in the serial run: each block computed from one block-sized buffer in
+// this core's cache (the first block's data; the kernel's cost does not depend on the values).
+Entry stage_compute_entry(ReadInstance& in, const Params& pt, Kernel k, bool bind) {
+  const Blocks blocks = blocks_of(in, pt);
+  const int degree = static_cast<int>(pt.get_int("intensity") / 2);
+  auto state = std::make_shared<PassState>(blocks.count());
+  auto buffer = std::make_shared<kernels::AlignedBuffer<char>>(blocks.block_bytes, 4096);
+  kernels::fill_uniform(reinterpret_cast<float*>(buffer->data()), blocks.length(0) / sizeof(float), in.seed, 0);
+  auto pipeline = std::make_shared<cpu::Pipeline>(
+      std::vector<cpu::Stage>{{"compute",
+                               [buffer, state, blocks, degree, k](std::size_t block, std::size_t) {
+                                 state->partials[block] =
+                                     compute_block(buffer->data(), blocks.length(block), degree, k.isa);
+                               }}},
+      cpu::Schedule::serial, 1, bind);
+  std::vector<double> refs;
+  std::map<std::size_t, double> by_length;  // block lengths take at most two values
+  for (std::size_t b = 0; b < blocks.count(); ++b) {
+    auto it = by_length.find(blocks.length(b));
+    if (it == by_length.end())
+      it = by_length
+               .emplace(blocks.length(b), kernels::poly_reference(reinterpret_cast<const float*>(buffer->data()),
+                                                                  blocks.length(b) / sizeof(float), degree))
+               .first;
+    refs.push_back(it->second);
+  }
+  Entry e;
+  e.run = [pipeline, blocks] { pipeline->run(blocks.count()); };
+  e.timed = [run = e.run] {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  e.check = [state, refs, blocks, k, degree] { return check_sums(*state, refs, blocks, k.width, degree); };
+  e.poison = [state] { state->poison(); };
+  e.flops = 2.0 * degree * static_cast<double>(in.file.bytes() / sizeof(float));
+  e.label = pipeline->binding();
+  return e;
+}
+
+std::string check_point(const Params& pt, const Setup& setup) {
+  const auto bytes = pt.get_int("bytes");
+  if (bytes % static_cast<std::int64_t>(sizeof(float)) != 0)
+    return "--bytes " + std::to_string(bytes) + ": not a whole number of 4-byte floats";
+  if (pt.has("block")) {
+    const auto block = pt.get_int("block");
+    if (block % static_cast<std::int64_t>(sizeof(float)) != 0)
+      return "--block " + std::to_string(block) + ": not a whole number of 4-byte floats";
+    if (pt.has("mode") && pt.get("mode") == "direct" && setup.direct.supported &&
+        block % static_cast<std::int64_t>(setup.direct.alignment) != 0)
+      return "--block " + std::to_string(block) + ": O_DIRECT needs a multiple of " +
+             std::to_string(setup.direct.alignment) + " bytes on " + setup.dir.string() + " (or --mode buffered)";
+    std::int64_t buffers = 1;
+    if (pt.has("queue_depth")) buffers = pt.get_int("queue_depth") + 1;
+    if (pt.has("depth")) buffers = pt.get_int("depth");
+    if (static_cast<std::size_t>(block * buffers) > physical_memory_bytes() / 4)
+      return "--block " + std::to_string(block) + ": " + std::to_string(buffers) +
+             " buffers of it need more than a quarter of this machine's memory";
+  }
+  if (pt.has("queue_depth") && pt.get_int("queue_depth") > static_cast<std::int64_t>(kMaxQueueDepth))
+    return "--queue-depth " + pt.get("queue_depth") + ": at most " + std::to_string(kMaxQueueDepth);
+  return "";
+}
+
+Pair make_read_pair(const Suite& suite) {
+  const SuiteOptions& options = suite.options;
+  Setup setup;
+  setup.faults = test_faults();
+  if (auto it = options.values.find("file"); it != options.values.end()) {
+    setup.user_file = it->second;
+    setup.dir = std::filesystem::path(setup.user_file).parent_path();
+    if (setup.dir.empty()) setup.dir = ".";
+  } else {
+    setup.dir = options.data_dir_given ? options.data_dir : io::default_data_dir();
+  }
+  setup.direct = io::probe_direct_io(setup.dir);
+  setup.memory_backed = io::memory_backed(setup.dir);
+
+  const Kernel k{suite.isa, kernels::simd_table(suite.isa)->width};
+  const bool bind = options.bind, full = options.full;
+  using V = std::vector<std::string>;
+  // A quick run sweeps the queue depths the closing figures quote and three intensities: with
+  // the disk at 1-5 GB/s and the kernel at about intensity/1024 ns per byte on a Zen 5 core,
+  // 64 is I/O-bound, 512 near balance and 4096 compute-bound.
+  const Axis block{"block", full ? V{"131072", "1048576"} : V{"1048576"}};
+  const Axis mode{"mode", full ? V{"direct", "buffered", "cached"} : V{"direct", "buffered"}};
+  const Axis queue_depth{"queue_depth", full ? V{"1", "2", "4", "8", "16", "32", "64"} : V{"1", "4", "16", "32"}};
+  const Axis depth{"depth", full ? V{"2", "3", "4"} : V{"2"}};
+  const Axis intensity{"intensity", full ? V{"16", "64", "256", "512", "1024", "4096"} : V{"64", "512", "4096"}};
+
+  Pair p;
+  p.domain = "io";
+  p.workload = "read";
+  p.timing = Timing::manual;
+  Axis bytes{"bytes", {std::to_string((full ? std::size_t{256} : std::size_t{32}) << 20)}};
+  if (!setup.user_file.empty() && !options.axes.count("bytes")) {
+    // Without --bytes, a user's file is read whole.
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(setup.user_file, ec);
+    if (!ec && size > 0) bytes.values = {std::to_string(size / sizeof(float) * sizeof(float))};
+  }
+  p.axes = {bytes};
+  if (!setup.user_file.empty()) {
+    // Missing, empty, unreadable, too short or not our data: said now, before anything runs.
+    const std::vector<std::string>& asked = options.axes.count("bytes") ? options.axes.at("bytes") : bytes.values;
+    std::size_t largest = 0;
+    for (const auto& b : asked) largest = std::max<std::size_t>(largest, std::stoull(b));
+    try {
+      io::DataFile::open_existing(setup.user_file, largest, options.seed);
+    } catch (const io::FileError& e) {
+      throw UsageError("--file " + std::string(e.what()));
+    }
+  }
+  p.make_instance = [&options, setup](const Params& point) -> std::unique_ptr<Instance> {
+    try {
+      return std::make_unique<ReadInstance>(static_cast<std::size_t>(point.get_int("bytes")), options, setup);
+    } catch (const io::FileError& e) {
+      throw UsageError(e.what());
+    }
+  };
+  p.validate = [setup](const Params& pt) { return check_point(pt, setup); };
+  p.ideal = [](const std::map<std::string, double>& stages, const Params& pt) {
+    const Blocks blocks{static_cast<std::size_t>(pt.get_int("bytes")), static_cast<std::size_t>(pt.get_int("block"))};
+    // The ring holds queue_depth reads and the block being computed.
+    const std::size_t depth = pt.has("queue_depth") ? static_cast<std::size_t>(pt.get_int("queue_depth")) + 1
+                                                    : static_cast<std::size_t>(pt.get_int("depth"));
+    std::vector<double> times;
+    for (const auto& [name, t] : stages) times.push_back(t);
+    return ideal_time(times, blocks.count(), depth);
+  };
+  auto serial = variant<ReadInstance>("serial", Role::serial, {block, mode, intensity},
+                                      [=](ReadInstance& in, const Params& pt) {
+                                        return pread_compute_entry(in, pt, cpu::Schedule::serial, k, bind, setup);
+                                      });
+  auto thread = variant<ReadInstance>("thread", Role::pipelined, {block, mode, depth, intensity},
+                                      [=](ReadInstance& in, const Params& pt) {
+                                        return pread_compute_entry(in, pt, cpu::Schedule::pipelined, k, bind, setup);
+                                      });
+  thread.stages = {"stage_pread", "stage_compute"};
+  auto uring = variant<ReadInstance>("uring", Role::pipelined, {block, mode, queue_depth, intensity},
+                                     [=](ReadInstance& in, const Params& pt) { return uring_entry(in, pt, k, bind, setup); });
+  uring.stages = {"stage_read", "stage_compute"};
+  p.variants = {
+      serial,
+      thread,
+      uring,
+      variant<ReadInstance>("stage_pread", Role::stage, {block, mode},
+                            [=](ReadInstance& in, const Params& pt) { return stage_pread_entry(in, pt, bind, setup); }),
+      variant<ReadInstance>("stage_read", Role::stage, {block, mode, queue_depth},
+                            [=](ReadInstance& in, const Params& pt) { return stage_read_entry(in, pt, bind, setup); }),
+      variant<ReadInstance>("stage_compute", Role::stage, {block, intensity},
+                            [=](ReadInstance& in, const Params& pt) { return stage_compute_entry(in, pt, k, bind); }),
+  };
+  p.context = {
+      {"data_dir", setup.dir.string()},
+      {"filesystem", io::filesystem_name(setup.dir) + (setup.memory_backed ? " (memory: buffered reads measure RAM)" : "")},
+      {"o_direct", setup.direct.supported ? "supported, alignment " + std::to_string(setup.direct.alignment) + " bytes"
+                                          : "refused: " + setup.direct.refused},
+      {"file", setup.user_file.empty() ? (options.keep_files ? "created or reused, kept (--keep)"
+                                                             : "created or reused, removed at exit")
+                                       : "--file " + setup.user_file},
+      {"uring_setup", "liburing " PIPEBENCH_LIBURING_VERSION
+                      ", no setup flags, registered buffers (read_fixed), registered file"},
+      {"timing", "per pass; buffered: posix_fadvise(DONTNEED) before the clock starts"},
+  };
+  if (!setup.faults.text.empty()) p.context.push_back({"test_faults", setup.faults.text});
+  return p;
+}
+
+}  // namespace
+
+PIPEBENCH_REGISTER_PAIR(io, read, make_read_pair)
+
+}  // namespace pipebench::bench

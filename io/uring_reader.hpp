@@ -1,0 +1,84 @@
+#pragma once
+// One thread reads a file in blocks through an io_uring ring while it computes: up to
+// queue_depth reads in flight into registered buffers (io_uring_prep_read_fixed) from a
+// registered file, the blocks handed to the caller in file order even when they complete out
+// of order. Setup uses no flag: liburing 2.3's headers are older than this kernel, and a flag
+// the library does not know can corrupt the ring (../shared/FACTS.md); IOPOLL needs poll queues
+// that a virtio disk does not have.
+#include <liburing.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "buffer.hpp"
+#include "data_file.hpp"
+
+namespace pipebench::io {
+
+// The kernel or the environment will not give this process a ring (io_uring disabled by sysctl
+// or seccomp, a kernel without it, locked-memory limit too low for the buffers): a skip.
+struct RingRefused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Test seam: what a test makes the reader see, so the rare paths run on purpose. Zero: nothing.
+struct UringFaults {
+  int setup_errno = 0;          // io_uring_queue_init "fails" with this errno
+  std::size_t short_every = 0;  // every k-th completion counts only half its bytes: a short read
+  std::size_t eagain_every = 0; // every k-th completion reports -EAGAIN
+};
+
+// What one read_in_order() saw.
+struct UringStats {
+  std::size_t completions = 0;
+  std::size_t short_reads = 0;  // completions with fewer bytes than asked, before the end of file
+  std::size_t retries = 0;      // -EAGAIN / -EINTR resubmitted
+};
+
+class UringReader {
+ public:
+  // A ring over `fd` for reads of up to `block_bytes`, `queue_depth` of them in flight, and
+  // queue_depth + 1 registered buffers (one is the caller's while it computes). Throws
+  // RingRefused when the kernel refuses the ring or the buffers, std::runtime_error otherwise.
+  UringReader(int fd, unsigned queue_depth, std::size_t block_bytes, std::size_t alignment, UringFaults faults = {});
+  ~UringReader();
+  UringReader(const UringReader&) = delete;
+  UringReader& operator=(const UringReader&) = delete;
+
+  // Reads every block of `blocks` once, in file order to the caller: consume(i, data) runs for
+  // i = 0, 1, ... on this thread once block i's bytes have all arrived, after the read of block
+  // i + queue_depth was submitted, so the device works while the caller computes. Completions
+  // are reaped before each block is handed over. Short reads are resubmitted for the remainder,
+  // -EAGAIN and -EINTR retried; any other error throws with strerror, the block and the offset.
+  UringStats read_in_order(const Blocks& blocks, const std::filesystem::path& path,
+                           const std::function<void(std::size_t block, const char* data)>& consume);
+
+  unsigned queue_depth() const { return queue_depth_; }
+  std::string describe() const;  // for labels and the context
+
+ private:
+  struct Slot {
+    std::size_t block = 0;
+    std::size_t got = 0;  // bytes of the block arrived so far
+    bool complete = false;
+  };
+  void submit(const Blocks& blocks, std::size_t slot);
+  void flush();
+  void reap(const Blocks& blocks, const std::filesystem::path& path, bool wait, UringStats& stats);
+
+  io_uring ring_{};
+  unsigned queue_depth_;
+  std::size_t block_bytes_;
+  std::size_t alignment_;
+  UringFaults faults_;
+  std::vector<kernels::AlignedBuffer<char>> buffers_;
+  std::vector<Slot> slots_;
+  std::size_t completions_seen_ = 0;  // over the reader's life: the faults' period
+  std::size_t outstanding_ = 0;       // reads submitted whose completion was not reaped
+};
+
+}  // namespace pipebench::io

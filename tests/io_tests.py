@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""pipebench-io through its binary, at tiny sizes.
+
+    io_tests.py <case> <pipebench-io>     case: io_smoke io_files io_direct io_refused io_errors
+
+Standard library only; exit 0 passed, 1 failed (first failed assertion), 77 skipped."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+TIMEOUT = 300
+FAST = ["--no-probe", "--benchmark_min_time=0.001", "--benchmark_repetitions=1"]
+# Odd sizes: smaller than one block, exactly one block, not a multiple of the block.
+TINY = ["--bytes", "1000,16384,40000", "--block", "16384", "--queue-depth", "1,4", "--depth", "2",
+        "--intensity", "2,8"]
+
+
+def run(binary, *args, env=None):
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=TIMEOUT,
+                          env=None if env is None else {**os.environ, **env})
+
+
+def fail(msg):
+    print("FAIL:", msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def skip(msg):
+    print("SKIP:", msg)
+    sys.exit(77)
+
+
+def fs_type(path):
+    r = subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+def disk_dir():
+    """A directory on a disk (pipebench-io's default does the same search)."""
+    for d in [os.environ.get("TMPDIR"), "/tmp", "/var/tmp"]:
+        if d and os.path.isdir(d) and fs_type(d) not in ("tmpfs", "ramfs"):
+            return d
+    skip("no disk-backed temporary directory")
+
+
+def results(path):
+    with open(path) as f:
+        return {b["name"]: b for b in json.load(f)["benchmarks"]}
+
+
+def io_smoke(binary):
+    with tempfile.TemporaryDirectory(dir=disk_dir()) as tmp:
+        out = os.path.join(tmp, "out", "io.json")
+        os.mkdir(os.path.dirname(out))
+        r = run(binary, *TINY, *FAST, "--data-dir", tmp, f"--benchmark_out={out}")
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+        check(os.listdir(tmp) == ["out"], f"data files left behind: {os.listdir(tmp)}")
+        runs = results(out)
+    for name, b in runs.items():
+        check(not b.get("error_occurred"), f"{name}: {b.get('error_message')}")
+    for size in [1000, 16384, 40000]:
+        for mode in ["direct", "buffered"]:
+            for name in [f"io/read/serial/bytes:{size}/block:16384/intensity:8/mode:{mode}",
+                         f"io/read/thread/bytes:{size}/block:16384/depth:2/intensity:8/mode:{mode}",
+                         f"io/read/uring/bytes:{size}/block:16384/queue_depth:4/intensity:8/mode:{mode}",
+                         f"io/read/stage_pread/bytes:{size}/block:16384/mode:{mode}",
+                         f"io/read/stage_read/bytes:{size}/block:16384/queue_depth:1/mode:{mode}"]:
+                check(name in runs, f"missing entry {name}")
+        check(f"io/read/stage_compute/bytes:{size}/block:16384/intensity:2" in runs, "missing stage_compute")
+    # The model reaches both pipelined variants, each through its own read stage.
+    for name in ["io/read/thread/bytes:40000/block:16384/depth:2/intensity:8/mode:direct",
+                 "io/read/uring/bytes:40000/block:16384/queue_depth:4/intensity:8/mode:direct"]:
+        for counter in ["t_serial", "t_ideal", "speedup"]:
+            check(counter in runs[name], f"{name} lacks {counter}: {runs[name].get('label')}")
+    # Buffered passes start with the file's pages dropped (a disk-backed directory).
+    b = runs["io/read/stage_pread/bytes:40000/block:16384/mode:buffered"]
+    check(b["page_cache_resident"] < 0.5, f"buffered pass found the file cached: {b['page_cache_resident']}")
+
+
+def io_files(binary):
+    with tempfile.TemporaryDirectory(dir=disk_dir()) as tmp:
+        args = ["--bytes", "40000", "--block", "16384", "--queue-depth", "2", "--depth", "2", "--intensity", "4",
+                "--mode", "buffered", *FAST]
+        r = run(binary, *args, "--data-dir", tmp, "--keep")
+        check(r.returncode == 0, f"--keep: exit {r.returncode}\n{r.stderr}")
+        kept = [f for f in os.listdir(tmp) if f.endswith(".f32")]
+        check(len(kept) == 1, f"--keep left {os.listdir(tmp)}")
+        path = os.path.join(tmp, kept[0])
+        mtime = os.stat(path).st_mtime_ns
+        r = run(binary, *args, "--data-dir", tmp, "--keep")
+        check(r.returncode == 0 and os.stat(path).st_mtime_ns == mtime, "a matching file was rewritten, not reused")
+        r = run(binary, *args, "--file", path)
+        check(r.returncode == 0, f"--file: exit {r.returncode}\n{r.stderr}")
+        r = run(binary, *[a for a in args if a not in ("--bytes", "40000")], "--file", path, "--benchmark_list_tests")
+        check("io/read/serial/bytes:40000/" in r.stdout, "without --bytes a --file is read whole")
+
+        empty = os.path.join(tmp, "empty.f32")
+        open(empty, "w").close()
+        short = os.path.join(tmp, "short.f32")
+        with open(path, "rb") as src, open(short, "wb") as dst:
+            dst.write(src.read(20000))
+        out = os.path.join(tmp, "never.json")
+        cases = [(os.path.join(tmp, "missing.f32"), [], "No such file"),
+                 (empty, [], "empty"),
+                 (tmp, [], "not a regular file"),
+                 (short, ["--bytes", "40000"], "fewer than the 40000 asked"),
+                 (path, ["--seed", "99"], "not pipebench's data for --seed 99")]
+        for file, extra, message in cases:
+            r = run(binary, "--file", file, *extra, *FAST, f"--benchmark_out={out}")
+            lines = r.stderr.strip().splitlines()
+            check(r.returncode == 2 and len(lines) == 1 and message in lines[0],
+                  f"--file {file} {extra}: exit {r.returncode}, stderr {r.stderr!r}, expected {message!r}")
+            check(lines[0].startswith("pipebench-io: --file "), f"the line does not name --file: {lines[0]}")
+            check(not os.path.exists(out), "a result file was written for bad input")
+
+        # Unreadable: permissions bind everyone but root, so root runs this part as nobody.
+        os.chmod(path, 0)
+        cmd = [binary]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            open_to_all = all(os.stat(p).st_mode & stat.S_IXOTH for p in _parents(binary))
+            if not setpriv or not open_to_all:
+                print("note: unreadable-file case not run (root, and no way to run the binary as nobody)")
+                return
+            os.chmod(tmp, 0o755)
+            cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", binary]
+        r = subprocess.run([*cmd, "--file", path, *FAST], capture_output=True, text=True, timeout=TIMEOUT)
+        check(r.returncode == 2 and "Permission denied" in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+              f"unreadable file: exit {r.returncode}, stderr {r.stderr!r}")
+
+
+def _parents(path):
+    path = os.path.abspath(path)
+    out = [path]
+    while path != "/":
+        path = os.path.dirname(path)
+        out.append(path)
+    return out
+
+
+def io_direct(binary):
+    """O_DIRECT on a memory filesystem is a skip with the reason; buffered still runs."""
+    shm = "/dev/shm"
+    if not os.path.isdir(shm) or fs_type(shm) != "tmpfs":
+        skip("no tmpfs at /dev/shm")
+    with tempfile.TemporaryDirectory(dir=shm) as tmp:
+        out = os.path.join(tmp, "io.json")
+        r = run(binary, "--bytes", "40000", "--block", "16384", "--queue-depth", "2", "--depth", "2",
+                "--intensity", "4", *FAST, "--data-dir", tmp, f"--benchmark_out={out}")
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+        runs = results(out)
+    for name, b in runs.items():
+        if "/mode:direct" in name:
+            msg = b.get("error_message", "")
+            check(msg.startswith("skipped: ") and "tmpfs" in msg, f"{name}: {msg!r}")
+        else:
+            check(not b.get("error_occurred"), f"{name}: {b.get('error_message')}")
+    check(any("/mode:buffered" in n for n in runs), "no buffered entries ran")
+
+
+def io_refused(binary):
+    """Through the test seam: a refused ring skips the io_uring entries only; short reads and
+    -EAGAIN are resubmitted and every variant still verifies."""
+    with tempfile.TemporaryDirectory(dir=disk_dir()) as tmp:
+        out = os.path.join(tmp, "io.json")
+        r = run(binary, *TINY, *FAST, "--data-dir", tmp, f"--benchmark_out={out}",
+                env={"PIPEBENCH_TEST_IO_FAULTS": "setup_errno=EPERM"})
+        check(r.returncode == 0, f"refused ring: exit {r.returncode}\n{r.stderr}")
+        runs = results(out)
+        for name, b in runs.items():
+            if "/uring/" in name or "/stage_read/" in name:
+                msg = b.get("error_message", "")
+                check(msg.startswith("skipped: io_uring refused: ") and "Operation not permitted" in msg,
+                      f"{name}: {msg!r}")
+            else:
+                check(not b.get("error_occurred"), f"{name}: {b.get('error_message')}")
+
+        r = run(binary, *TINY, *FAST, "--data-dir", tmp, f"--benchmark_out={out}",
+                env={"PIPEBENCH_TEST_IO_FAULTS": "short_every=2,eagain_every=3"})
+        check(r.returncode == 0, f"short reads: exit {r.returncode}\n{r.stderr}")
+        with open(out) as f:
+            doc = json.load(f)
+        check(doc["context"].get("io/read/test_faults") == "short_every=2,eagain_every=3",
+              "injected faults are not recorded in the context")
+        runs = {b["name"]: b for b in doc["benchmarks"]}
+        for name, b in runs.items():
+            check(not b.get("error_occurred"), f"{name}: {b.get('error_message')}")
+        shorts = [b["short_reads_per_pass"] for n, b in runs.items() if "/uring/bytes:40000/" in n]
+        check(shorts and all(s > 0 for s in shorts), f"no short read was resubmitted: {shorts}")
+
+
+def io_errors(binary):
+    with tempfile.TemporaryDirectory(dir=disk_dir()) as tmp:
+        out = os.path.join(tmp, "never.json")
+        cases = [(["--block", "1000", "--mode", "direct"], "--block 1000: O_DIRECT needs a multiple of"),
+                 (["--block", "1002", "--mode", "buffered"], "--block 1002: not a whole number of 4-byte floats"),
+                 (["--bytes", "1001"], "--bytes 1001: not a whole number of 4-byte floats"),
+                 (["--queue-depth", "0"], "--queue-depth: must be positive"),
+                 (["--queue-depth", "5000"], "--queue-depth 5000: at most 4096"),
+                 (["--mode", "mmap"], "--mode: 'mmap' is not one of direct, buffered, cached"),
+                 (["--data-dir", os.path.join(tmp, "nowhere")], "--data-dir:")]
+        for args, message in cases:
+            r = run(binary, *args, *FAST, "--data-dir" if "--data-dir" not in args else "--seed",
+                    tmp if "--data-dir" not in args else "1", f"--benchmark_out={out}")
+            lines = r.stderr.strip().splitlines()
+            check(r.returncode == 2 and len(lines) == 1 and message in lines[0],
+                  f"{args}: exit {r.returncode}, stderr {r.stderr!r}, expected {message!r}")
+            check(not os.path.exists(out), f"{args}: a result file was written for bad input")
+            check(os.listdir(tmp) == [], f"{args}: files left in the data directory: {os.listdir(tmp)}")
+
+
+CASES = {f.__name__: f for f in [io_smoke, io_files, io_direct, io_refused, io_errors]}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in CASES:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    CASES[sys.argv[1]](sys.argv[2])
