@@ -1,0 +1,313 @@
+#include "chunked.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "check.hpp"
+#include "device.hpp"
+
+namespace pipebench::bench {
+
+namespace {
+
+PIPEBENCH_REGISTER_OPTION(cuda, streams, "CUDA streams the chunks are dealt over (1..64)", DomainOption::Kind::positive)
+PIPEBENCH_REGISTER_OPTION(cuda, order, "Issue order of the pipelined variants", DomainOption::Kind::choice,
+                          {"depth_first", "breadth_first"})
+PIPEBENCH_REGISTER_OPTION(cuda, memory, "Host memory", DomainOption::Kind::choice, {"pinned", "registered", "pageable"})
+
+using cuda::HostMemory;
+using cuda::Op;
+
+void require_device() {
+  const cuda::DeviceStatus& status = cuda::device_status();
+  if (!status.available) throw Skip(status.reason);
+}
+
+enum class Kind { serial, pipelined, graph, stage_h2d, stage_kernel, stage_d2h, stage_h2d_d2h };
+
+bool runs_kernel(Kind k) {
+  return k == Kind::serial || k == Kind::pipelined || k == Kind::graph || k == Kind::stage_kernel;
+}
+
+// Copied bytes against what they must be, exactly: a copy either moved the right bytes or not.
+kernels::Verdict check_bytes(const std::byte* got, const std::byte* want, std::size_t bytes) {
+  kernels::Verdict v;
+  for (std::size_t at = 0; at + sizeof(float) <= bytes; at += sizeof(float)) {
+    if (std::memcmp(got + at, want + at, sizeof(float)) == 0) continue;
+    float g, w;
+    std::memcpy(&g, got + at, sizeof g);
+    std::memcpy(&w, want + at, sizeof w);
+    v.worst_index = at / sizeof(float);
+    v.finite = std::isfinite(g);
+    v.max_rel_error =
+        w != 0.0f ? std::fabs(static_cast<double>(g) - w) / std::fabs(w) : std::numeric_limits<double>::infinity();
+    return v;
+  }
+  return v;
+}
+
+// The first failing verdict of several, or the last (all passed).
+kernels::Verdict first_failure(std::initializer_list<kernels::Verdict> verdicts) {
+  for (const kernels::Verdict& v : verdicts)
+    if (!v.ok()) return v;
+  return *(verdicts.end() - 1);
+}
+
+std::vector<std::byte> read_device(const std::byte* device, std::size_t bytes) {
+  std::vector<std::byte> host(bytes);
+  PIPEBENCH_CUDA_CHECK(cudaMemcpy(host.data(), device, bytes, cudaMemcpyDeviceToHost));
+  return host;
+}
+
+// cudaMemset, and cudaMemcpy from pageable memory, may return before the device is done, and
+// the executor's non-blocking streams do not wait for the default stream they went to.
+void settle() { PIPEBENCH_CUDA_CHECK(cudaDeviceSynchronize()); }
+
+// NaN in every float (all bits set): a run that leaves a buffer unwritten fails its check.
+void poison_device(std::byte* device, std::size_t bytes) {
+  PIPEBENCH_CUDA_CHECK(cudaMemset(device, 0xff, bytes));
+  settle();
+}
+void poison_host(std::byte* host, std::size_t bytes) { std::memset(host, 0xff, bytes); }
+
+std::vector<cuda::Step> plan_of(Kind kind, std::size_t chunks, std::size_t streams, cuda::Order order) {
+  switch (kind) {
+    case Kind::serial: return cuda::pipelined_plan(1, 1, cuda::Order::depth_first);
+    case Kind::pipelined:
+    case Kind::graph: return cuda::pipelined_plan(chunks, streams, order);
+    case Kind::stage_h2d: return cuda::stage_plan(chunks, Op::h2d);
+    case Kind::stage_kernel: return cuda::stage_plan(chunks, Op::kernel);
+    case Kind::stage_d2h: return cuda::stage_plan(chunks, Op::d2h);
+    case Kind::stage_h2d_d2h: return cuda::bidirectional_plan(chunks);
+  }
+  return {};
+}
+
+Entry chunked_entry(ChunkedInstance& in, const Params& pt, Kind kind) {
+  require_device();
+  std::optional<HostMemory> memory;
+  if (pt.has("memory")) memory = cuda::parse_host_memory(pt.get("memory"));
+  if (kind == Kind::graph && memory == HostMemory::pageable)
+    throw Skip("graph replay is measured from pinned or registered memory only: a copy from pageable memory "
+               "blocks the host, which a replayed graph cannot do");
+  const std::size_t chunks = pt.has("chunks") ? static_cast<std::size_t>(pt.get_int("chunks")) : 1;
+  const std::size_t streams = pt.has("streams") ? static_cast<std::size_t>(pt.get_int("streams")) : 1;
+  const cuda::Order order = pt.has("order") ? *cuda::parse_order(pt.get("order")) : cuda::Order::depth_first;
+
+  ChunkedInstance* inst = &in;
+  const cuda::Buffers buf = in.buffers(memory);
+  const std::size_t in_bytes = in.in_bytes(), out_bytes = in.out_bytes();
+  cuda::Workload workload = in.workload();
+  if (runs_kernel(kind)) workload = in.with_kernel(std::move(workload), pt);
+
+  // What the device holds before the entry's first run, when its plan does not produce it:
+  // the input for the kernel alone; for D2H alone, output bytes that the check knows (the
+  // first out_bytes of the input).
+  if (kind == Kind::stage_kernel)
+    PIPEBENCH_CUDA_CHECK(cudaMemcpy(buf.device_in, in.input(), in_bytes, cudaMemcpyHostToDevice));
+  if (kind == Kind::stage_d2h || kind == Kind::stage_h2d_d2h)
+    PIPEBENCH_CUDA_CHECK(cudaMemcpy(buf.device_out, in.input(), out_bytes, cudaMemcpyHostToDevice));
+  settle();
+
+  auto executor = std::make_shared<cuda::Executor>(workload, buf, chunks, plan_of(kind, chunks, streams, order),
+                                                   kind == Kind::graph);
+  Entry e;
+  e.run = [executor] { executor->run(); };
+  e.timed = [executor] { return executor->timed(); };
+  switch (kind) {
+    case Kind::serial:
+    case Kind::pipelined:
+    case Kind::graph:
+      e.check = [inst, buf, pt] { return inst->check_output(buf.host_out, pt); };
+      // Every buffer of the path: a run that skips a copy or the kernel leaves NaN behind.
+      e.poison = [buf, in_bytes, out_bytes] {
+        poison_device(buf.device_in, in_bytes);
+        poison_device(buf.device_out, out_bytes);
+        poison_host(buf.host_out, out_bytes);
+      };
+      e.bytes = static_cast<double>(in_bytes + out_bytes);
+      break;
+    case Kind::stage_h2d:
+      e.check = [inst, buf, in_bytes] {
+        return check_bytes(read_device(buf.device_in, in_bytes).data(), inst->input(), in_bytes);
+      };
+      e.poison = [buf, in_bytes] { poison_device(buf.device_in, in_bytes); };
+      e.bytes = static_cast<double>(in_bytes);
+      break;
+    case Kind::stage_kernel:
+      e.check = [inst, buf, pt, out_bytes] {
+        return inst->check_output(read_device(buf.device_out, out_bytes).data(), pt);
+      };
+      e.poison = [buf, out_bytes] { poison_device(buf.device_out, out_bytes); };
+      e.bytes = static_cast<double>(in_bytes + out_bytes);  // device memory read and written
+      break;
+    case Kind::stage_d2h:
+      e.check = [inst, buf, out_bytes] { return check_bytes(buf.host_out, inst->input(), out_bytes); };
+      e.poison = [buf, out_bytes] { poison_host(buf.host_out, out_bytes); };
+      e.bytes = static_cast<double>(out_bytes);
+      break;
+    case Kind::stage_h2d_d2h:
+      e.check = [inst, buf, in_bytes, out_bytes] {
+        return first_failure({check_bytes(read_device(buf.device_in, in_bytes).data(), inst->input(), in_bytes),
+                              check_bytes(buf.host_out, inst->input(), out_bytes)});
+      };
+      e.poison = [buf, in_bytes, out_bytes] {
+        poison_device(buf.device_in, in_bytes);
+        poison_host(buf.host_out, out_bytes);
+      };
+      e.bytes = static_cast<double>(in_bytes + out_bytes);
+      break;
+  }
+  if (runs_kernel(kind)) e.flops = in.flops(pt);
+  // The copy stages next to what one large pinned copy reaches on this machine.
+  if (kind == Kind::stage_h2d) e.counters.push_back({"copy_peak_bytes_per_second", cuda::copy_peak().h2d});
+  if (kind == Kind::stage_d2h) e.counters.push_back({"copy_peak_bytes_per_second", cuda::copy_peak().d2h});
+  if (kind == Kind::stage_h2d_d2h) e.counters.push_back({"copy_peak_bytes_per_second", cuda::copy_peak().both});
+  if (kind == Kind::graph) e.label = "captured once, replayed every run";
+  return e;
+}
+
+int copy_engines() {
+  if (!cuda::device_status().available) return 1;  // nothing runs, nothing is modelled
+  return std::max(1, cuda::device_info().async_engines);
+}
+
+}  // namespace
+
+// ---- ChunkedInstance ------------------------------------------------------------------
+
+ChunkedInstance::ChunkedInstance(std::size_t items, std::size_t in_bytes_per_item, std::size_t out_bytes_per_item)
+    : items(items), in_bytes_per_item(in_bytes_per_item), out_bytes_per_item(out_bytes_per_item) {}
+
+std::size_t ChunkedInstance::footprint() const {
+  std::size_t bytes = input_.size() + reference_bytes();
+  for (const auto& [memory, pair] : host_) bytes += pair.first->size() + pair.second->size();
+  return bytes;
+}
+
+cuda::Workload ChunkedInstance::workload() const { return {items, in_bytes_per_item, out_bytes_per_item, {}}; }
+
+const std::byte* ChunkedInstance::input() {
+  if (input_.size() == 0) {
+    input_ = kernels::AlignedBuffer<std::byte>(in_bytes(), 4096);
+    generate(input_.data());
+  }
+  return input_.data();
+}
+
+cuda::Buffers ChunkedInstance::buffers(std::optional<cuda::HostMemory> memory) {
+  if (!device_in_) {
+    device_in_ = std::make_unique<cuda::DeviceBuffer>(in_bytes());
+    device_out_ = std::make_unique<cuda::DeviceBuffer>(out_bytes());
+  }
+  cuda::Buffers b{nullptr, nullptr, device_in_->data(), device_out_->data()};
+  if (!memory) return b;
+  auto it = host_.find(*memory);
+  if (it == host_.end()) {
+    auto host_in = std::make_unique<cuda::HostBuffer>(in_bytes(), *memory);
+    auto host_out = std::make_unique<cuda::HostBuffer>(out_bytes(), *memory);
+    std::memcpy(host_in->data(), input(), in_bytes());
+    // Touched before any timed copy, so first-touch page faults of pageable memory stay out.
+    std::memset(host_out->data(), 0, out_bytes());
+    it = host_.emplace(*memory, std::make_pair(std::move(host_in), std::move(host_out))).first;
+  }
+  b.host_in = it->second.first->data();
+  b.host_out = it->second.second->data();
+  return b;
+}
+
+// ---- the pair ---------------------------------------------------------------------------
+
+kernels::Verdict check_elements(const float* got, const double* reference, const double* magnitude, std::size_t count,
+                                double tolerance) {
+  kernels::Verdict v;
+  v.tolerance = tolerance;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(got[i])) {
+      v.finite = false;
+      v.worst_index = i;
+      v.max_rel_error = std::numeric_limits<double>::infinity();
+      return v;
+    }
+    const double err = std::fabs(got[i] - reference[i]);
+    if (err == 0.0) continue;
+    const double m = magnitude ? magnitude[i] : std::fabs(reference[i]);
+    const double rel = m > 0.0 ? err / m : std::numeric_limits<double>::infinity();
+    if (rel > v.max_rel_error) {
+      v.max_rel_error = rel;
+      v.worst_index = i;
+    }
+  }
+  return v;
+}
+
+Pair chunked_pair(const Suite& suite, ChunkedPairSpec spec) {
+  const bool full = suite.options.full;
+  using V = std::vector<std::string>;
+  const Axis chunks{"chunks", full ? V{"8", "32", "128"} : V{"32"}};
+  const Axis streams{"streams", full ? V{"1", "2", "3", "4", "5", "6", "7", "8"} : V{"1", "2", "4", "8"}};
+  const Axis order{"order", {"depth_first", "breadth_first"}};
+  const Axis memory{"memory", full ? V{"pinned", "registered", "pageable"} : V{"pinned", "pageable"}};
+  const Axis graph_memory{"memory", full ? V{"pinned", "registered"} : V{"pinned"}};
+
+  auto with = [](std::vector<Axis> axes, const std::vector<Axis>& more) {
+    axes.insert(axes.end(), more.begin(), more.end());
+    return axes;
+  };
+  auto bind = [](Kind kind) {
+    return [kind](ChunkedInstance& in, const Params& pt) { return chunked_entry(in, pt, kind); };
+  };
+  const std::vector<Axis>& compute = spec.compute_axes;
+
+  Pair p;
+  p.domain = "cuda";
+  p.workload = spec.workload;
+  p.axes = spec.axes;
+  p.timing = Timing::manual;
+  p.make_instance = [make = spec.make_instance](const Params& point) -> std::unique_ptr<Instance> {
+    return make(point);
+  };
+  p.validate = [validate = spec.validate, items = spec.items, item = spec.item_name](const Params& pt) -> std::string {
+    if (std::string why = validate(pt); !why.empty()) return why;
+    if (pt.has("memory") && !cuda::parse_host_memory(pt.get("memory")))
+      return "--memory: '" + pt.get("memory") + "' is not one of pinned, registered, pageable";
+    if (pt.has("order") && !cuda::parse_order(pt.get("order")))
+      return "--order: '" + pt.get("order") + "' is not one of depth_first, breadth_first";
+    if (!pt.has("chunks")) return "";
+    const std::size_t streams = pt.has("streams") ? static_cast<std::size_t>(pt.get_int("streams")) : 1;
+    return cuda::validate_plan(items(pt), static_cast<std::size_t>(pt.get_int("chunks")), streams, item);
+  };
+  p.variants = {
+      variant<ChunkedInstance>("serial", Role::serial, with({memory}, compute), bind(Kind::serial)),
+      variant<ChunkedInstance>("stage_h2d", Role::stage, {chunks, memory}, bind(Kind::stage_h2d)),
+      variant<ChunkedInstance>("stage_kernel", Role::stage, with({chunks}, compute), bind(Kind::stage_kernel)),
+      variant<ChunkedInstance>("stage_d2h", Role::stage, {chunks, memory}, bind(Kind::stage_d2h)),
+      variant<ChunkedInstance>("stage_h2d_d2h", Role::stage, {chunks, memory}, bind(Kind::stage_h2d_d2h)),
+      variant<ChunkedInstance>("pipelined", Role::pipelined, with({chunks, streams, order, memory}, compute),
+                               bind(Kind::pipelined)),
+      variant<ChunkedInstance>("graph", Role::pipelined, with({chunks, streams, order, graph_memory}, compute),
+                               bind(Kind::graph)),
+  };
+  p.ideal = [engines = copy_engines()](const std::map<std::string, double>& stages, const Params& pt) {
+    const cuda::StageTimes t{stages.at("stage_h2d"), stages.at("stage_kernel"), stages.at("stage_d2h"),
+                             stages.at("stage_h2d_d2h")};
+    return cuda::ideal_time(t, static_cast<std::size_t>(pt.get_int("chunks")),
+                            static_cast<std::size_t>(pt.get_int("streams")), *cuda::parse_order(pt.get("order")),
+                            engines);
+  };
+  p.context = std::move(spec.context);
+  p.context.push_back({"model", "t_ideal from stage_h2d, stage_kernel, stage_d2h and stage_h2d_d2h: H2D and D2H "
+                                "take turns on one copy engine and overlap with two or more (async_engine_count); "
+                                "depth_first moves `chunks` pieces, breadth_first one piece per stream"});
+  p.context.push_back({"timing", "CUDA events in the first stream around each run (warm-up run excluded); "
+                                 "verification outside the timed runs"});
+  p.context.push_back({"copy_peak", "counter copy_peak_bytes_per_second on the copy stages: one " +
+                                        std::to_string(cuda::kPeakCopyBytes >> 20) +
+                                        " MiB copy from or to pinned memory (both at once for stage_h2d_d2h), "
+                                        "best of " + std::to_string(cuda::kPeakRepeats)});
+  return p;
+}
+
+}  // namespace pipebench::bench

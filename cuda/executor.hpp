@@ -1,0 +1,64 @@
+#pragma once
+// The chunked H2D -> kernel -> D2H executor. It issues a plan (plan.hpp: which chunk, which
+// step, which stream) over buffers that hold every item, either directly each run or captured
+// once into a CUDA Graph and replayed. Serial, pipelined, graph and each stage alone are the
+// same executor given a different plan: they differ by one argument, never by their code.
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "memory.hpp"
+#include "plan.hpp"
+
+namespace pipebench::cuda {
+
+// A workload as the executor sees it: what one item moves each way, and its kernel.
+struct Workload {
+  std::size_t items = 0;
+  std::size_t in_bytes_per_item = 0;
+  std::size_t out_bytes_per_item = 0;
+  // Enqueues the kernel over `count` items into `stream`: input at `in`, output at `out`
+  // (device pointers to the first of those items). Enqueue only: it may be captured.
+  // Empty for plans without kernel steps.
+  std::function<void(const std::byte* in, std::byte* out, std::size_t count, cudaStream_t stream)> kernel;
+};
+
+// Where a run reads and writes, each buffer holding every item. The host pointers may be null
+// for plans without copies.
+struct Buffers {
+  std::byte* host_in = nullptr;
+  std::byte* host_out = nullptr;
+  std::byte* device_in = nullptr;
+  std::byte* device_out = nullptr;
+};
+
+class Executor {
+ public:
+  // `chunks` cuts the items (Chunking); `graph`: capture the plan once, replay it every run.
+  Executor(Workload workload, Buffers buffers, std::size_t chunks, std::vector<Step> plan, bool graph);
+
+  // One run; returns when its output is visible on the host (and in device memory).
+  void run();
+  // One run timed by events recorded in the first stream before the first step is issued and
+  // after every stream has joined it: seconds, as the GPU saw them.
+  double timed();
+
+ private:
+  void issue();
+  void enqueue(const Step& step);
+  void launch();  // issue, or replay the graph, into the first stream
+
+  Workload workload_;
+  Buffers buffers_;
+  Chunking chunking_;
+  std::vector<Step> plan_;
+  std::vector<std::unique_ptr<Stream>> streams_;
+  Event start_{true}, stop_{true}, fork_{false};
+  std::vector<std::unique_ptr<Event>> joins_;  // one per stream after the first
+  std::unique_ptr<GraphExec> graph_;
+};
+
+}  // namespace pipebench::cuda

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# The check for a machine with a GPU: build pipebench-cuda (Release, build-gpu/), run the CUDA
+# tests, run the quick CUDA suite, and print a short table of what was measured: the device,
+# H2D and D2H rates against the copy peak the same binary measured, and per workload point the
+# best stream count and issue order with its speedup and overlap efficiency. About 3 minutes
+# on an H100 machine with 16 cores, the build included.
+#
+#   scripts/gpu-check.sh              writes build-gpu/gpu-check/{cuda.json,cuda.txt,build.log}
+#   scripts/gpu-check.sh -- <flags>   extra flags for pipebench-cuda (e.g. --benchmark_filter=elementwise)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --) shift; extra=("$@"); break ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "gpu-check.sh: unknown argument '$1' (use -- <pipebench-cuda flags>)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# A GPU machine may have no network: deps.sh then cannot install, and the build says what is
+# missing, if anything is.
+if ! scripts/deps.sh; then
+  echo "gpu-check: scripts/deps.sh could not install the missing packages; trying with what is installed" >&2
+fi
+
+out=build-gpu/gpu-check
+mkdir -p "$out"
+jobs=$(nproc 2>/dev/null || echo 2)
+start=$SECONDS
+echo "gpu-check: building pipebench-cuda into build-gpu/ (log: $out/build.log)" >&2
+if ! { cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DPIPEBENCH_WITH_CUDA=ON \
+         -DPIPEBENCH_WITH_MPI=OFF -DPIPEBENCH_WITH_URING=OFF &&
+       cmake --build build-gpu -j "$jobs" --target pipebench-cuda cuda_plan_test; } >"$out/build.log" 2>&1; then
+  tail -n 30 "$out/build.log" >&2
+  echo "gpu-check: the build failed; see $out/build.log" >&2
+  exit 1
+fi
+echo "gpu-check: built in $((SECONDS - start)) s; running the CUDA tests" >&2
+status=0
+ctest --test-dir build-gpu -L cuda --output-on-failure >&2 || status=$?
+
+echo "gpu-check: running the quick CUDA suite (console table: $out/cuda.txt)" >&2
+build-gpu/bench/cuda/pipebench-cuda --quick --no-probe --benchmark_out="$out/cuda.json" \
+  --benchmark_out_format=json --benchmark_color=false "${extra[@]}" >"$out/cuda.txt" || status=$?
+
+python3 - "$out/cuda.json" <<'PY' || { [ "$status" -ne 0 ] || status=1; }
+import json
+import sys
+
+doc = json.load(open(sys.argv[1]))
+ctx = doc["context"]
+UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def dev(key, default="?"):
+    return ctx.get(f"cuda/elementwise/{key}", default)
+
+
+entries, errors = {}, {}
+for b in doc["benchmarks"]:
+    name = b.get("run_name", b["name"])
+    if b.get("error_occurred"):
+        errors[name] = b.get("error_message", "error")
+    elif b.get("run_type") != "aggregate" or b.get("aggregate_name") == "median":
+        entries[name] = b  # the median when there are repetitions, else the one run
+
+device = dev("device")
+if device.startswith("no CUDA device"):
+    print(f"gpu-check: nothing measured: {device}")
+    sys.exit(1)
+
+
+def parse(name):
+    parts = name.split("/")
+    return parts[1], parts[2], dict(p.split(":", 1) for p in parts[3:])
+
+
+def seconds(b):
+    return b["real_time"] * UNIT[b["time_unit"]]
+
+
+def find(workload, variant, **params):
+    for name, b in entries.items():
+        w, v, p = parse(name)
+        if w == workload and v == variant and all(p.get(k) == val for k, val in params.items()):
+            yield p, b
+
+
+def gbs(v):
+    return f"{v / 1e9:.1f} GB/s" if v else "-"
+
+
+link = dev("pcie_link_max", dev("nvml", "?"))
+print(f"device: {device} ({dev('sm_count')} SMs, {dev('async_engine_count')} copy engines, PCIe {link}), "
+      f"driver {dev('driver_version', '?')} (CUDA {dev('driver_cuda_version')}), runtime {dev('runtime_version')}")
+peak = {}
+for stage in ("stage_h2d", "stage_d2h", "stage_h2d_d2h"):
+    for p, b in find("elementwise", stage, memory="pinned"):
+        peak[stage] = b.get("copy_peak_bytes_per_second")
+print(f"copy peak (one 256 MiB copy, pinned, best of 5): H2D {gbs(peak.get('stage_h2d'))}, "
+      f"D2H {gbs(peak.get('stage_d2h'))}, both at once {gbs(peak.get('stage_h2d_d2h'))}")
+copies_met = True
+for memory in ("pinned", "registered", "pageable"):
+    cells = []
+    for stage, label in (("stage_h2d", "H2D"), ("stage_d2h", "D2H"), ("stage_h2d_d2h", "both")):
+        for p, b in find("elementwise", stage, memory=memory):
+            rate = b.get("bytes_per_second")
+            frac = rate / peak[stage] if rate and peak.get(stage) else None
+            cells.append(f"{label} {gbs(rate)}" + (f" ({frac:.2f} of peak)" if frac else ""))
+            if memory == "pinned" and stage != "stage_h2d_d2h" and (frac is None or frac < 0.9):
+                copies_met = False
+            chunks = p["chunks"]
+    if cells:
+        print(f"{memory:>10} copies in {chunks} chunks: " + ", ".join(cells))
+print(f"target H2D and D2H >= 0.9 of the pinned peak: {'met' if copies_met else 'NOT met'}")
+
+balance = None
+for workload, axis in (("elementwise", "intensity"), ("batched_matmul", "n")):
+    rows = []
+    points = sorted({(p[axis], p["memory"]) for p, _ in find(workload, "pipelined")},
+                    key=lambda pm: (pm[1] != "pinned", int(pm[0])))
+    for value, memory in points:
+        best = min(find(workload, "pipelined", **{axis: value, "memory": memory}), key=lambda pb: seconds(pb[1]))
+        graphs = list(find(workload, "graph", **{axis: value, "memory": memory}))
+        graph = min(graphs, key=lambda pb: seconds(pb[1])) if graphs else None
+        kernel = next((seconds(b) for _, b in find(workload, "stage_kernel", **{axis: value})), None)
+        copy = max((seconds(b) for st in ("stage_h2d", "stage_d2h") for _, b in find(workload, st, memory=memory)),
+                   default=None)
+        ratio = kernel / copy if kernel and copy else None
+        serial = next((seconds(b) for _, b in find(workload, "serial", **{axis: value, "memory": memory})), None)
+        p, b = best
+        eff = b.get("efficiency")
+        rows.append([f"{axis}:{value}", memory, f"{ratio:.2f}" if ratio else "-",
+                     f"{serial * 1e3:.3g} ms" if serial else "-",
+                     f"{seconds(b) * 1e3:.3g} ms (k={p['streams']}, {p['order']})",
+                     f"{b.get('speedup', 0):.2f}x", f"{b.get('speedup_bound', 0):.2f}x",
+                     f"{eff:.2f}" if eff is not None else "-",
+                     f"{seconds(graph[1]) * 1e3:.3g} ms (k={graph[0]['streams']}, {graph[0]['order']})" if graph else "-"])
+        if workload == "elementwise" and memory == "pinned" and ratio and \
+                (balance is None or abs(ratio - 1) < abs(balance[1] - 1)):
+            balance = (value, ratio, eff)
+    if not rows:
+        continue
+    header = ["point", "memory", "kernel:copy", "serial", "best pipelined", "speedup", "bound", "efficiency",
+              "best graph"]
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    print(f"\ncuda/{workload}: serial vs pipelined over k streams (best k and issue order per point)")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+print("\nkernel:copy = stage_kernel / the slower copy stage (below 1 copy-bound, above 1 compute-bound); "
+      "efficiency = (T_serial - T_pipelined) / (T_serial - T_ideal), T_ideal from the stage-alone times")
+if balance:
+    value, ratio, eff = balance
+    met = eff is not None and eff >= 0.9
+    print(f"\nat balance (elementwise intensity:{value}, kernel:copy {ratio:.2f}): efficiency "
+          f"{'-' if eff is None else f'{eff:.2f}'}; target >= 0.9: {'met' if met else 'NOT met'}")
+for name, msg in errors.items():
+    print(f"{'skipped' if msg.startswith('skipped') else 'FAILED'}: {name}: {msg}")
+sys.exit(1 if any(not m.startswith("skipped") for m in errors.values()) else 0)
+PY
+echo "gpu-check: done in $((SECONDS - start)) s; results in $out/" >&2
+exit "$status"

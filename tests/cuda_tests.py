@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Runs pipebench-cuda the way users do and checks what comes out.
+
+    cuda_tests.py run|list|errors <pipebench-cuda>
+
+run: a tiny suite. With a GPU every entry must be verified and every pipelined entry
+modelled (t_ideal recomputed here from the stage times); without one every entry must be
+skipped with the reason, the binary must exit 0, and this test exits 77 (CTest: skipped).
+list and errors need no GPU: names and bad input are settled before any device work.
+Standard library only; exits non-zero with the first failed assertion."""
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+TIMEOUT = 300
+SKIP = 77
+
+# 64 KiB: 16384 floats, or 32 pairs of 16 x 16 matrices, in 8 chunks (the quick grid's streams go to 8).
+TINY = ["--bytes", "64K", "--n", "16", "--chunks", "8", "--intensity", "2,64", "--no-probe",
+        "--benchmark_min_time=0.001", "--benchmark_repetitions=1"]
+VARIANTS = ["serial", "stage_h2d", "stage_kernel", "stage_d2h", "stage_h2d_d2h", "pipelined", "graph"]
+
+
+def run(binary, *args):
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def fail(msg):
+    print("FAIL:", msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def params(name):
+    return dict(p.split(":", 1) for p in name.split("/")[3:])
+
+
+def ideal(stages, chunks, streams, order, engines):
+    """cuda/plan.hpp's ideal_time, written again from its comment."""
+    h2d, kernel, d2h, both = stages
+    pieces = chunks if order == "depth_first" else streams
+    total = h2d + kernel + d2h
+    copies = max(h2d, d2h, both) if engines >= 2 else max(h2d + d2h, both)
+    period = max(kernel, copies, total / streams)
+    return total / pieces + (pieces - 1) * period / pieces
+
+
+def run_case(binary):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "cuda.json")
+        r = run(binary, *TINY, f"--benchmark_out={out}")
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+        with open(out) as f:
+            doc = json.load(f)
+    ctx, runs = doc["context"], doc["benchmarks"]
+    device = ctx.get("cuda/elementwise/device", "")
+    for key in ["runtime_version", "driver_cuda_version", "architectures", "device", "model", "timing"]:
+        check(f"cuda/elementwise/{key}" in ctx, f"context lacks cuda/elementwise/{key}")
+    names = {b["run_name"] for b in runs}
+    for workload in ["elementwise", "batched_matmul"]:
+        for v in VARIANTS:
+            check(any(n.startswith(f"cuda/{workload}/{v}/") for n in names), f"no cuda/{workload}/{v} entry ran")
+
+    if device.startswith("no CUDA device"):
+        for b in runs:
+            msg = b.get("error_message", "")
+            check(b.get("error_occurred") and msg == "skipped: " + device,
+                  f"{b['name']}: expected 'skipped: {device}', got {msg!r}")
+        print(f"all {len(runs)} entries skipped: {device}")
+        sys.exit(SKIP)
+
+    engines = int(ctx["cuda/elementwise/async_engine_count"])
+    by_name = {}
+    for b in runs:
+        check(not b.get("error_occurred"), f"{b['name']}: {b.get('error_message')}")
+        by_name[b["run_name"]] = b
+    for name, b in by_name.items():
+        variant = name.split("/")[2]
+        if variant != "stage_kernel":
+            check(b.get("bytes_per_second", 0) > 0, f"{name}: no bytes/s")
+        if variant in ("serial", "pipelined", "graph", "stage_kernel"):
+            check(b.get("flops_per_second", 0) > 0, f"{name}: no FLOP/s")
+        if variant in ("stage_h2d", "stage_d2h", "stage_h2d_d2h"):
+            check(b.get("copy_peak_bytes_per_second", 0) > 0, f"{name}: no copy peak")
+        if variant not in ("pipelined", "graph"):
+            continue
+        for c in ["t_ideal", "t_serial", "speedup", "speedup_bound"]:
+            check(b.get(c, 0) > 0, f"{name}: no {c}")
+        check(("efficiency" in b and math.isfinite(b["efficiency"])) or "undefined" in b.get("label", ""),
+              f"{name}: neither an efficiency nor the reason there is none")
+        p = params(name)
+        workload = name.split("/")[1]
+
+        def sibling(stage):
+            for other, ob in by_name.items():
+                if other.split("/")[1] == workload and other.split("/")[2] == stage and \
+                        all(p.get(k) == v for k, v in params(other).items()):
+                    return ob["real_time"] * 1e-6
+            fail(f"{name}: no {stage} sibling")
+
+        want = ideal([sibling(s) for s in ("stage_h2d", "stage_kernel", "stage_d2h", "stage_h2d_d2h")],
+                     int(p["chunks"]), int(p["streams"]), p["order"], engines)
+        check(abs(b["t_ideal"] - want) <= 1e-6 * want, f"{name}: t_ideal {b['t_ideal']} != {want}")
+    print(f"all {len(runs)} entries verified on {device}")
+
+
+def list_case(binary):
+    r = run(binary, "--benchmark_list_tests")
+    check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+    names = r.stdout.split()
+    for name in ["cuda/elementwise/serial/bytes:67108864/intensity:4096/memory:pinned",
+                 "cuda/elementwise/stage_h2d/bytes:67108864/chunks:32/memory:pageable",
+                 "cuda/elementwise/stage_kernel/bytes:67108864/chunks:32/intensity:4096",
+                 "cuda/elementwise/stage_h2d_d2h/bytes:67108864/chunks:32/memory:pinned",
+                 "cuda/elementwise/pipelined/bytes:67108864/chunks:32/intensity:4096/memory:pinned/order:depth_first/streams:4",
+                 "cuda/elementwise/pipelined/bytes:67108864/chunks:32/intensity:64/memory:pageable/order:breadth_first/streams:1",
+                 "cuda/elementwise/graph/bytes:67108864/chunks:32/intensity:4096/memory:pinned/order:breadth_first/streams:8",
+                 "cuda/batched_matmul/serial/bytes:67108864/n:128/memory:pinned",
+                 "cuda/batched_matmul/pipelined/bytes:67108864/n:128/chunks:32/memory:pinned/order:depth_first/streams:2"]:
+        check(name in names, f"missing entry {name}")
+    check(not any("/graph/" in n and "pageable" in n for n in names), "a graph entry from pageable memory")
+    full = run(binary, "--full", "--benchmark_list_tests")
+    check(full.returncode == 0 and len(full.stdout.split()) > len(names), "--full is not a larger grid")
+
+
+def errors_case(binary):
+    cases = [(["--chunks", "2"], "--streams"),  # the grid's 4 and 8 streams need as many chunks
+             (["--bytes", "6"], "--bytes"),
+             (["--bytes", "64K", "--n", "16", "--chunks", "100000"], "--chunks"),
+             (["--n", "3"], "--n"),
+             (["--n", "8192"], "--n"),
+             (["--intensity", "3"], "--intensity"),
+             (["--bytes", "4000G"], "--bytes")]
+    help_text = run(binary, "--help").stdout
+    # Once options.cpp takes the CUDA axes, their bad values must fail the same way.
+    if "--streams" in help_text:
+        cases += [(["--streams", "0"], "--streams"), (["--streams", "9", "--chunks", "8"], "--streams")]
+    if "--order" in help_text:
+        cases.append((["--order", "sideways"], "--order"))
+    if "--memory" in help_text:
+        cases.append((["--memory", "swap"], "--memory"))
+    for args, option in cases:
+        r = run(binary, *args)
+        where = " ".join(args)
+        check(r.returncode == 2, f"{where}: exit {r.returncode}, expected 2")
+        lines = r.stderr.strip().splitlines()
+        check(len(lines) == 1, f"{where}: {len(lines)} lines on stderr: {r.stderr!r}")
+        check(option in lines[0], f"{where}: the error does not name {option}: {lines[0]!r}")
+        check(r.stdout == "", f"{where}: wrote to stdout: {r.stdout[:200]!r}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("run", "list", "errors"):
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    {"run": run_case, "list": list_case, "errors": errors_case}[sys.argv[1]](sys.argv[2])
