@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config python3 git
-          libbenchmark-dev libgtest-dev libhwloc-dev libopenblas-dev libcli11-dev)
+          libbenchmark-dev libgtest-dev libhwloc-dev libopenblas-dev libcli11-dev
+          liburing-dev fio)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "pipebench: not a Debian system; make sure the equivalents of these are installed: ${packages[*]}" >&2

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The summary of pipebench result files (Google Benchmark JSON): one table per pair.
 
-    summary.py results/<host>/<timestamp>/cpu.json [more.json ...]
+    summary.py results/<host>/<timestamp>/cpu.json [io.json fio.json ...]
+
+fio.json (scripts/fio-compare.sh) joins the I/O tables: our read stage over fio's bandwidth.
 
 With repetitions (--full), times are medians and the spread column is the coefficient of
 variation of the repetitions. Standard library only."""
@@ -41,13 +43,16 @@ class Entry:
 
 
 def load(paths):
-    entries, contexts = {}, []
+    entries, contexts, peers = {}, [], []
     for path in paths:
         try:
             with open(path) as f:
                 doc = json.load(f)
         except (OSError, ValueError) as e:
             die(f"{path}: {e}")
+        if isinstance(doc, dict) and "fio" in doc and "runs" in doc:
+            peers.append(doc)
+            continue
         if not isinstance(doc, dict) or "benchmarks" not in doc or "context" not in doc:
             die(f"{path}: not a Google Benchmark JSON file")
         contexts.append(doc["context"])
@@ -65,7 +70,7 @@ def load(paths):
                     e.cv = b["real_time"]
             elif e.run is None:
                 e.run = b
-    return entries, contexts
+    return entries, contexts, peers
 
 
 def fmt_rate(v, unit):
@@ -194,15 +199,17 @@ def matmul_table(entries, ctx):
 
 def pipeline_table(entries, workload, domain):
     """Any pair with serial, stage_* and pipelined entries: the best pipelined entry per point."""
+    knobs = ("depth", "streams", "order")  # what "best" chooses among
     groups = defaultdict(list)
     for p in by(entries, workload, "pipelined"):
-        groups[p.key("depth")].append(p)
+        groups[p.key(*knobs)].append(p)
     rows = []
     stage_names = sorted({e.variant for e in entries.values() if e.workload == workload and e.variant.startswith("stage_")})
 
     def order(k):
         d = dict(k)
-        return (d.get("source", ""), int(d.get("chunks", 0)), int(d.get("intensity", 0)))
+        return (d.get("source", ""), d.get("memory", ""), int(d.get("chunks", 0)), int(d.get("intensity", 0)),
+                int(d.get("n", 0)))
 
     for key in sorted(groups, key=order):
         ps = groups[key]
@@ -217,7 +224,8 @@ def pipeline_table(entries, workload, domain):
         point = " ".join(f"{k}:{v}" for k, v in sorted(params.items()) if k not in ("bytes",))
         rows.append([point] + [fmt_time(st.seconds) if st else "-" for st in stages] + [
             ratio, fmt_time(serial.seconds) + spread(serial) if serial else "-",
-            fmt_time(best.seconds) + spread(best) + f" (depth {best.params.get('depth', '-')})",
+            fmt_time(best.seconds) + spread(best) +
+            " (" + ", ".join(f"{k} {best.params[k]}" for k in knobs if k in best.params) + ")",
             fmt_x(best.get("speedup")), fmt_x(best.get("speedup_bound")), fmt_f(best.get("efficiency")),
             fmt_f(best.get("core_round_trip_ns"), 0)])
     other = [n[6:] for n in stage_names if n != "stage_compute"]
@@ -228,10 +236,63 @@ def pipeline_table(entries, workload, domain):
           "c2c ns = cache-line round trip between the stage cores when the entry ran: a handoff's least cost")
 
 
+def gbs(e):
+    v = e.get("bytes_per_second") if e else None
+    return "-" if v is None else f"{v / 1e9:.2f}"
+
+
+def io_tables(entries, peers):
+    """io/read: the read stages against fio, then serial vs thread vs io_uring per intensity."""
+    fio = {}
+    for doc in peers:
+        for r in doc["runs"]:
+            fio[(r["mode"], str(doc["fio"]["block"]), str(r["queue_depth"]))] = r["bw_bytes"]
+    reads = [e for e in by(entries, "read", "stage_read") if e.domain == "io"]
+    rows = []
+    for e in sorted(reads, key=lambda e: (e.params["mode"], int(e.params["block"]), int(e.params["queue_depth"]))):
+        mode, block, q = e.params["mode"], e.params["block"], e.params["queue_depth"]
+        pread = sibling(entries, "read", "stage_pread", e.params)
+        peer = fio.get((mode, block, q))
+        ours = e.get("bytes_per_second")
+        rows.append([mode, f"{int(block) // 1024} KiB", q, gbs(pread), gbs(e) + spread(e),
+                     "-" if peer is None else f"{peer / 1e9:.2f}",
+                     "-" if peer is None or not ours else f"{ours / peer:.2f}"])
+    table("io/read: reading the file alone, GB/s (pread loop; io_uring read stage at queue depth q; fio io_uring)",
+          ["mode", "block", "q", "pread", "stage_read", "fio", "ours/fio"], rows,
+          "fio: scripts/fio-compare.sh on the same file, block, queue depth and mode (median of its runs)"
+          if fio else "fio: not run (scripts/fio-compare.sh, or run.sh without --no-fio)")
+
+    rows = []
+    serials = [e for e in by(entries, "read", "serial") if e.domain == "io"]
+    for s in sorted(serials, key=lambda e: (e.params["mode"], int(e.params["block"]), int(e.params["intensity"]))):
+        p = s.params
+        pread = sibling(entries, "read", "stage_pread", p)
+        comp = sibling(entries, "read", "stage_compute", p)
+        regime = "-"
+        if pread and comp:
+            r = comp.seconds / pread.seconds
+            regime = f"{r:.2f} " + ("I/O-bound" if r < 0.67 else "compute-bound" if r > 1.5 else "balanced")
+        same = lambda v: [e for e in by(entries, "read", v) if e.domain == "io" and
+                          all(e.params.get(k) == p[k] for k in ("bytes", "block", "mode", "intensity"))]
+        cells = []
+        for variant, axis in (("thread", "depth"), ("uring", "queue_depth")):
+            best = min(same(variant), key=lambda e: e.seconds, default=None)
+            cells += ["-", "-", "-"] if best is None else [
+                f"{fmt_time(best.seconds)}{spread(best)} ({'d' if axis == 'depth' else 'q'}={best.params[axis]})",
+                f"{fmt_x(best.get('speedup'))} of {fmt_x(best.get('speedup_bound'))}", fmt_f(best.get("efficiency"))]
+        rows.append([p["mode"], f"{int(p['block']) // 1024} KiB", p["intensity"], fmt_time(pread.seconds) if pread else "-",
+                     fmt_time(comp.seconds) if comp else "-", regime, fmt_time(s.seconds) + spread(s)] + cells)
+    table("io/read: serial (pread, compute) vs thread pipeline vs io_uring, best depth / queue depth per point",
+          ["mode", "block", "intensity", "read", "compute", "compute:read", "serial", "thread", "speedup", "eff",
+           "uring", "speedup", "eff"], rows,
+          "speedup of bound: the model's best (T_serial / T_ideal) from each variant's own read stage and compute;\n"
+          "eff = (T_serial - T_pipelined) / (T_serial - T_ideal)")
+
+
 def main(paths):
     if not paths:
         die("usage: summary.py <result.json> [...]")
-    entries, contexts = load(paths)
+    entries, contexts, peers = load(paths)
     if not entries:
         die(f"{', '.join(paths)}: no pipebench entries")
     ctx = contexts[0]
@@ -247,13 +308,18 @@ def main(paths):
         sumsq_table(entries, ctx)
     if ("cpu", "matmul") in workloads:
         matmul_table(entries, ctx)
+    if ("io", "read") in workloads:
+        io_tables(entries, peers)
     for domain, workload in sorted(workloads):
         if any(e.workload == workload and e.variant == "pipelined" for e in entries.values()):
             pipeline_table(entries, workload, domain)
     failed = [e for e in entries.values() if e.error and not e.error.startswith("skipped")]
     skipped = [e for e in entries.values() if e.error and e.error.startswith("skipped")]
+    reasons = defaultdict(list)  # one line per reason: a machine without a GPU skips hundreds
     for e in skipped:
-        print(f"skipped: {e.name}: {e.error}")
+        reasons[(f"{e.domain}/{e.workload}", e.error[len("skipped: "):])].append(e)
+    for (pair, reason), es in sorted(reasons.items()):
+        print(f"skipped: {es[0].name}: {reason}" if len(es) == 1 else f"skipped: {len(es)} entries of {pair}: {reason}")
     for e in failed:
         print(f"FAILED: {e.name}: {e.error}")
     return 1 if failed else 0
