@@ -289,6 +289,34 @@ def io_tables(entries, peers):
           "eff = (T_serial - T_pipelined) / (T_serial - T_ideal)")
 
 
+def mpi_table(entries, workload):
+    """One row per point and progress strategy, with OSU's and IMB's overlap % from the same times."""
+    rows = []
+    ps = [e for e in by(entries, workload, "pipelined") if e.domain == "mpi"]
+    for p in sorted(ps, key=lambda e: (int(e.params["bytes"]), int(e.params.get("compute", 0)),
+                                       int(e.params.get("chunks", 0)), e.params.get("strategy", ""))):
+        comm = sibling(entries, workload, "stage_comm", p.params)
+        comp = sibling(entries, workload, "stage_compute", p.params) or \
+            sibling(entries, workload, "stage_consume", p.params)
+        serial = sibling(entries, workload, "serial", p.params)
+        intended = p.get("compute_intended")
+        pct = lambda v: "-" if v is None else f"{v:.0f}%"
+        rows.append([f"{int(p.params['bytes']) // 1024} KiB" if int(p.params["bytes"]) >= 1024 else f"{p.params['bytes']} B",
+                     p.params.get("compute", "-") + "%", p.params.get("chunks", "-"), p.params.get("strategy", "-"),
+                     fmt_time(comm.seconds) if comm else "-",
+                     (fmt_time(comp.seconds) if comp else "-") + (f" ({fmt_time(intended)})" if intended else ""),
+                     fmt_time(serial.seconds) + spread(serial) if serial else "-", fmt_time(p.seconds) + spread(p),
+                     f"{fmt_x(p.get('speedup'))} of {fmt_x(p.get('speedup_bound'))}", fmt_f(p.get("efficiency")),
+                     pct(p.get("osu_overlap_pct")), pct(p.get("imb_overlap_pct")), fmt_f(p.get("imbalance")),
+                     f"{fmt_time(p.get('rank_time_min'))}/{fmt_time(p.get('rank_time_max'))}"])
+    table(f"mpi/{workload}: serial vs overlapped per progress strategy (times: slowest rank, median)",
+          ["bytes", "compute", "chunks", "strategy", "comm alone", "compute alone (intended)", "serial", "pipelined",
+           "speedup", "eff", "OSU", "IMB", "imbalance", "rank min/max"], rows,
+          "OSU = max(0, 100 - 100 (T_pipelined - t_CPU) / t_comm); IMB = 100 max(0, min(1, (t_comm + t_CPU - T_pipelined)"
+          " / min(t_comm, t_CPU)));\nt_CPU = compute time inside the pipelined run (slowest rank); imbalance = max/mean"
+          " over ranks of each rank's own time")
+
+
 def main(paths):
     if not paths:
         die("usage: summary.py <result.json> [...]")
@@ -311,7 +339,9 @@ def main(paths):
     if ("io", "read") in workloads:
         io_tables(entries, peers)
     for domain, workload in sorted(workloads):
-        if any(e.workload == workload and e.variant == "pipelined" for e in entries.values()):
+        if domain == "mpi":
+            mpi_table(entries, workload)
+        elif any(e.workload == workload and e.variant == "pipelined" for e in entries.values()):
             pipeline_table(entries, workload, domain)
     failed = [e for e in entries.values() if e.error and not e.error.startswith("skipped")]
     skipped = [e for e in entries.values() if e.error and e.error.startswith("skipped")]

@@ -67,6 +67,7 @@ struct Current {
   Entry entry;
 };
 std::unique_ptr<Current> g_current;
+const Processes* g_processes = nullptr;
 
 void run_entry(benchmark::State& state, EntryRecord& rec) {
   try {
@@ -112,6 +113,7 @@ void run_entry(benchmark::State& state, EntryRecord& rec) {
   } catch (const std::exception& e) {
     g_current.reset();
     ++g_failures;
+    if (g_processes->fatal) g_processes->fatal(rec.name + ": error: " + e.what());
     std::cerr << rec.name << ": error: " << e.what() << "\n";
     state.SkipWithError((std::string("error: ") + e.what()).c_str());
   }
@@ -226,15 +228,23 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string& f
   return std::make_unique<benchmark::ConsoleReporter>(opts);
 }
 
-int run_suite(int argc, char** argv, const std::string& domain, const std::string& program);
+int run_suite(int argc, char** argv, const std::string& domain, const std::string& program,
+              const Processes& processes);
 
 }  // namespace
 
-int run_main(int argc, char** argv, const std::string& domain) {
+int run_main(int argc, char** argv, const std::string& domain, const Processes& processes) {
   const std::string program = "pipebench-" + domain;
+  g_processes = &processes;
+  // Only rank 0 speaks: the others run the same entries with their output discarded.
+  if (processes.rank != 0) {
+    std::cout.rdbuf(nullptr);
+    std::cerr.rdbuf(nullptr);
+  }
   try {
-    return run_suite(argc, argv, domain, program);
+    return run_suite(argc, argv, domain, program, processes);
   } catch (const std::exception& e) {  // hwloc refused, memory for a probe, ...: one line, not an abort
+    if (processes.fatal) processes.fatal(std::string("error: ") + e.what());
     std::cerr << program << ": error: " << e.what() << "\n";
     return 1;
   }
@@ -242,7 +252,8 @@ int run_main(int argc, char** argv, const std::string& domain) {
 
 namespace {
 
-int run_suite(int argc, char** argv, const std::string& domain, const std::string& program) {
+int run_suite(int argc, char** argv, const std::string& domain, const std::string& program,
+              const Processes& processes) {
   std::optional<SuiteOptions> parsed;
   try {
     parsed = parse_options(argc, argv, program,
@@ -284,6 +295,12 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
     return 2;
   }
 
+  if (processes.size > 1) {
+    // Every rank must run the same entries in the same order: no per-rank shuffle.
+    options.benchmark_args.push_back("--benchmark_enable_random_interleaving=false");
+    if (processes.rank != 0)  // one file, written by rank 0
+      std::erase_if(options.benchmark_args, [](const std::string& a) { return a.rfind("--benchmark_out", 0) == 0; });
+  }
   std::vector<char*> bargv;
   for (std::string& a : options.benchmark_args) bargv.push_back(a.data());
   int bargc = static_cast<int>(bargv.size());
@@ -294,6 +311,7 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
   MachineProfile machine;
   if (options.probe) machine = probe_machine(topo, isa);
   add_context(options, topo, isa, machine, pairs);
+  for (const auto& [key, value] : processes.context) benchmark::AddCustomContext(key, value);
 
   const std::string format = benchmark_flag(options, "format").value_or("console");
   const std::string out_format = benchmark_flag(options, "out_format").value_or("json");

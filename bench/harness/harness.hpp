@@ -1,15 +1,29 @@
 #pragma once
 // The driver every pipebench-<domain> binary's main() calls: options, registration of every
 // declared pair, machine probes and context, the run, the model, the exit code.
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pair.hpp"
 
 namespace pipebench::bench {
 
+// Where this process stands among the processes of one run (the MPI domain: ranks). Every
+// process runs the same entries in the same order with the same iteration counts; one reports.
+struct Processes {
+  int rank = 0;
+  int size = 1;
+  // Called instead of returning when an entry fails on this process alone: the others would
+  // wait for it in their next collective (MPI: print, then MPI_Abort). Unset: one process.
+  std::function<void(const std::string& message)> fatal;
+  std::vector<std::pair<std::string, std::string>> context;  // added to the run's context
+};
+
 // Exit codes: 0 all verified (skips included), 1 a verification or run failure, 2 bad input.
-// The pairs are those registered for `domain` (PIPEBENCH_REGISTER_PAIR).
-int run_main(int argc, char** argv, const std::string& domain);
+// The pairs are those registered for `domain` (PIPEBENCH_REGISTER_PAIR). With several
+// processes, rank 0 alone prints and writes results; every rank returns the same code.
+int run_main(int argc, char** argv, const std::string& domain, const Processes& processes = {});
 
 }  // namespace pipebench::bench

@@ -103,6 +103,11 @@ struct Pair {
   // (two copies sharing one copy engine). Unset: ideal_time() over every stage, with the
   // entry's chunks and depth.
   std::function<double(const std::map<std::string, double>& stages, const Params& params)> ideal;
+  // Optional: more counters for a pipelined entry, from its stage siblings' times (by name),
+  // its own time and its own counters (MPI: OSU's and IMB's overlap percentages).
+  std::function<std::vector<std::pair<std::string, double>>(
+      const std::map<std::string, double>& stages, double seconds, const std::map<std::string, double>& counters)>
+      metrics;
   // A fixed iteration count for every entry (0: Google Benchmark sizes it). Every MPI rank
   // must run the same count, or the collectives inside timed() deadlock.
   std::int64_t iterations = 0;

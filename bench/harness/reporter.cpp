@@ -106,6 +106,12 @@ void annotate_pipelined(Run& r, const EntryRecord& rec, const Registry& registry
   const double ideal = rec.pair->ideal ? rec.pair->ideal(by_name, rec.params) : ideal_time(stages, chunks, depth);
   set(r, "t_ideal", ideal);
   set(r, "speedup_bound", *serial / ideal);
+  if (rec.pair->metrics) {
+    std::map<std::string, double> own;
+    for (const auto& [name, c] : r.counters) own[name] = c.value;
+    for (const auto& [name, value] : rec.pair->metrics(by_name, t, own))
+      if (std::isfinite(value)) set(r, name.c_str(), value);
+  }
   const double e = overlap_efficiency(*serial, t, ideal);
   if (std::isnan(e))
     add_note(r, "efficiency undefined: the model allows no gain over serial");

@@ -1,0 +1,288 @@
+// mpi/chunked: a large message between rank pairs (0 -> 1, 2 -> 3, ...) made and used in
+// `chunks` pieces: the sender produces chunk i+1 while chunk i flies, the receiver computes
+// chunk i while chunk i+1 arrives. Produce and consume are the intensity polynomial (the
+// message squashed into [0, 1]), each calibrated to `compute` percent of the whole message's
+// transfer.
+//   serial      produce all, send it as one message, receive it, consume all
+//   pipelined   the same per chunk, under a progress strategy
+//   stage_produce, stage_comm (the chunks sent and received alone), stage_consume
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "buffer.hpp"
+#include "common.hpp"
+#include "generator.hpp"
+
+namespace pipebench::bench {
+
+namespace {
+
+using namespace mpi_pairs;
+
+class ChunkedInstance : public Instance {
+ public:
+  ChunkedInstance(std::size_t bytes, double compute_percent, std::uint64_t seed)
+      : elements(bytes / sizeof(float)), rank(world().rank), sender(rank % 2 == 0), partner(sender ? rank + 1 : rank - 1) {
+    require_ranks(2, "a sender and a receiver");
+    if (world().size % 2 != 0)
+      throw Skip("needs an even number of MPI ranks (sender-receiver pairs); this run has " +
+                 std::to_string(world().size));
+    // Both sides know the source and what the sender makes of it: the receiver checks with them.
+    src = kernels::AlignedBuffer<float>(elements);
+    msg = kernels::AlignedBuffer<float>(elements);
+    out = kernels::AlignedBuffer<float>(elements);
+    kernels::fill_uniform(src.data(), elements, seed, static_cast<std::uint64_t>(rank / 2) * elements);
+    // The message is the work: only the steps per element are calibrated.
+    cal = calibrate(elements, elements, compute_percent, [this] { transfer(1); }, [this](std::size_t, int degree) {
+      return median_of_collective([this, degree] { poly_map(src.data(), out.data(), 0, elements, degree); }, 5);
+    });
+    expected = kernels::AlignedBuffer<float>(elements);
+    produce_into(expected.data(), 0, elements);
+    if (!sender) {
+      ref.resize(elements);
+      mag.resize(elements);
+      for (std::size_t i = 0; i < elements; ++i) ref[i] = poly_reference(expected[i], cal.degree, &mag[i]);
+    }
+  }
+  std::size_t footprint() const override { return 4 * elements * sizeof(float) + 2 * elements * sizeof(double); }
+
+  std::size_t first(std::size_t c, std::size_t chunks) const { return elements * c / chunks; }
+
+  // Sends (sender) or receives (receiver) the message in `chunks` pieces, nothing else.
+  void transfer(std::size_t chunks) {
+    std::vector<MPI_Request> r(chunks);
+    for (std::size_t c = 0; c < chunks; ++c) post(c, chunks, &r[c]);
+    PIPEBENCH_MPI_CHECK(MPI_Waitall(static_cast<int>(chunks), r.data(), MPI_STATUSES_IGNORE));
+  }
+  void post(std::size_t c, std::size_t chunks, MPI_Request* r) {
+    const std::size_t f = first(c, chunks);
+    const int count = static_cast<int>(first(c + 1, chunks) - f);
+    if (sender)
+      PIPEBENCH_MPI_CHECK(MPI_Isend(msg.data() + f, count, MPI_FLOAT, partner, static_cast<int>(c), MPI_COMM_WORLD, r));
+    else
+      PIPEBENCH_MPI_CHECK(MPI_Irecv(msg.data() + f, count, MPI_FLOAT, partner, static_cast<int>(c), MPI_COMM_WORLD, r));
+  }
+  // y = p(x) grows without bound as x nears 1 and high degrees of p(y) would overflow, so what
+  // is sent is y / (1 + y), in [0, 1] like the source.
+  void produce(std::size_t f, std::size_t l) { produce_into(msg.data(), f, l); }
+  void produce_into(float* dst, std::size_t f, std::size_t l) const {
+    poly_map(src.data(), dst, f, l, cal.degree);
+    for (std::size_t i = f; i < l; ++i) dst[i] = dst[i] / (1.0f + dst[i]);
+  }
+  void consume(std::size_t f, std::size_t l) { poly_map(msg.data(), out.data(), f, l, cal.degree); }
+
+  void poison() {
+    std::fill_n(msg.data(), elements, std::numeric_limits<float>::quiet_NaN());
+    std::fill_n(out.data(), elements, std::numeric_limits<float>::quiet_NaN());
+  }
+  // The message exactly as the sender made it (both sides), and the receiver's result.
+  kernels::Verdict check(bool message, bool result) const {
+    kernels::Verdict v;
+    if (message && std::memcmp(msg.data(), expected.data(), elements * sizeof(float)) != 0) {
+      v.max_rel_error = 1.0;
+      v.finite = std::all_of(msg.data(), msg.data() + elements, [](float x) { return std::isfinite(x); });
+    }
+    if (result && !sender && v.ok()) {
+      const double tol = poly_tolerance(cal.degree);
+      std::vector<kernels::Partial> parts(elements);
+      for (std::size_t i = 0; i < elements; ++i) parts[i] = {out[i], ref[i], mag[i], tol};
+      v = kernels::check_partials(parts.data(), elements);
+    }
+    return agreed(v);
+  }
+
+  const std::size_t elements;
+  const int rank;
+  const bool sender;
+  const int partner;
+  Calibration cal;
+  kernels::AlignedBuffer<float> src, msg, out, expected;
+  std::vector<double> ref, mag;
+};
+
+Entry base(ChunkedInstance& in, std::shared_ptr<Tally> tally, bool overlap) {
+  Entry e;
+  e.measured = tally_counters(tally, overlap);
+  e.bytes = static_cast<double>(in.elements * sizeof(float));
+  e.counters = {{"compute_intended", in.cal.intended_seconds},
+                {"comm_calibrated", in.cal.comm_seconds},
+                {"degree", static_cast<double>(in.cal.degree)}};
+  return e;
+}
+
+Entry serial_entry(ChunkedInstance& in) {
+  auto tally = std::make_shared<Tally>();
+  Entry e = base(in, tally, false);
+  ChunkedInstance* p = &in;
+  e.run = [p] {
+    if (p->sender) p->produce(0, p->elements);
+    p->transfer(1);
+    if (!p->sender) p->consume(0, p->elements);
+  };
+  e.timed = timed_collectively(tally, e.run);
+  e.poison = [p] { p->poison(); };
+  e.check = [p] { return p->check(true, true); };
+  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.elements);
+  return e;
+}
+
+Entry pipelined_entry(ChunkedInstance& in, const Params& pt) {
+  const mpi::Strategy strategy = mpi::parse_strategy(pt.get("strategy"));
+  require_thread_multiple(strategy);
+  const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
+  auto tally = std::make_shared<Tally>();
+  Entry e = base(in, tally, true);
+  std::shared_ptr<mpi::ProgressThread> progress;
+  if (strategy == mpi::Strategy::thread) {
+    const mpi::ProgressPlacement place = mpi::place_progress_thread(world().ranks_per_node);
+    progress = std::make_shared<mpi::ProgressThread>(chunks, place.core);
+    e.label = place.label;
+  }
+  auto requests = std::make_shared<std::vector<MPI_Request>>(chunks, MPI_REQUEST_NULL);
+  ChunkedInstance* p = &in;
+  e.run = [p, strategy, chunks, progress, requests, tally] {
+    std::vector<MPI_Request>& r = *requests;
+    mpi::OverlapStats stats;
+    const std::size_t base = progress ? progress->posted() : 0;
+    auto test = [&](std::size_t upto) {  // strategy test: give the library a turn
+      int flag = 0;
+      const double t0 = MPI_Wtime();
+      PIPEBENCH_MPI_CHECK(MPI_Testall(static_cast<int>(upto), r.data(), &flag, MPI_STATUSES_IGNORE));
+      stats.test_seconds += MPI_Wtime() - t0;
+      ++stats.tests;
+    };
+    if (p->sender) {
+      for (std::size_t c = 0; c < chunks; ++c) {
+        const double t0 = MPI_Wtime();
+        p->produce(p->first(c, chunks), p->first(c + 1, chunks));
+        stats.compute_seconds += MPI_Wtime() - t0;
+        p->post(c, chunks, &r[c]);
+        if (strategy == mpi::Strategy::thread) progress->post(&r[c]);
+        if (strategy == mpi::Strategy::test) test(c + 1);
+      }
+    } else {
+      for (std::size_t c = 0; c < chunks; ++c) p->post(c, chunks, &r[c]);
+      if (strategy == mpi::Strategy::thread)
+        for (std::size_t c = 0; c < chunks; ++c) progress->post(&r[c]);
+      for (std::size_t c = 0; c < chunks; ++c) {
+        if (strategy == mpi::Strategy::thread)
+          progress->wait_for(base + c + 1);
+        else
+          PIPEBENCH_MPI_CHECK(MPI_Wait(&r[c], MPI_STATUS_IGNORE));
+        const double t0 = MPI_Wtime();
+        p->consume(p->first(c, chunks), p->first(c + 1, chunks));
+        stats.compute_seconds += MPI_Wtime() - t0;
+        if (strategy == mpi::Strategy::test) test(chunks);
+      }
+    }
+    if (strategy == mpi::Strategy::thread)
+      progress->wait_for(base + chunks);
+    else
+      PIPEBENCH_MPI_CHECK(MPI_Waitall(static_cast<int>(chunks), r.data(), MPI_STATUSES_IGNORE));
+    tally->overlap += stats;
+  };
+  e.timed = timed_collectively(tally, e.run);
+  e.poison = [p] { p->poison(); };
+  e.check = [p] { return p->check(true, true); };
+  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.elements);
+  return e;
+}
+
+Entry produce_entry(ChunkedInstance& in, const Params& pt) {
+  const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
+  auto tally = std::make_shared<Tally>();
+  Entry e = base(in, tally, false);
+  ChunkedInstance* p = &in;
+  e.run = [p, chunks] {
+    if (p->sender)
+      for (std::size_t c = 0; c < chunks; ++c) p->produce(p->first(c, chunks), p->first(c + 1, chunks));
+  };
+  e.timed = timed_collectively(tally, e.run);
+  e.poison = [p] {
+    if (p->sender) p->poison();
+  };
+  e.check = [p] { return p->check(p->sender, false); };
+  return e;
+}
+
+Entry comm_entry(ChunkedInstance& in, const Params& pt) {
+  const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
+  auto tally = std::make_shared<Tally>();
+  Entry e = base(in, tally, false);
+  ChunkedInstance* p = &in;
+  if (p->sender) p->produce(0, p->elements);  // what is sent is the real message
+  e.run = [p, chunks] { p->transfer(chunks); };
+  e.timed = timed_collectively(tally, e.run);
+  e.poison = [p] {
+    if (!p->sender) p->poison();
+  };
+  e.check = [p] { return p->check(!p->sender, false); };
+  return e;
+}
+
+Entry consume_entry(ChunkedInstance& in, const Params& pt) {
+  const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
+  auto tally = std::make_shared<Tally>();
+  Entry e = base(in, tally, false);
+  ChunkedInstance* p = &in;
+  std::copy_n(p->expected.data(), p->elements, p->msg.data());  // the message as received
+  e.run = [p, chunks] {
+    if (!p->sender)
+      for (std::size_t c = 0; c < chunks; ++c) p->consume(p->first(c, chunks), p->first(c + 1, chunks));
+  };
+  e.timed = timed_collectively(tally, e.run);
+  e.poison = [p] { std::fill_n(p->out.data(), p->elements, std::numeric_limits<float>::quiet_NaN()); };
+  e.check = [p] { return p->check(false, true); };
+  return e;
+}
+
+Pair make_chunked_pair(const Suite& suite) {
+  const bool full = suite.options.full;
+  using V = std::vector<std::string>;
+  Pair p;
+  p.domain = "mpi";
+  p.workload = "chunked";
+  p.timing = Timing::manual;
+  p.iterations = mpi_pairs::iterations(suite.options);
+  p.axes = {{"bytes", full ? V{"1048576", "16777216", "67108864"} : V{"16777216"}},
+            {"compute", full ? V{"50", "100", "200"} : V{"100"}}};
+  const Axis chunks{"chunks", full ? V{"4", "16", "64"} : V{"16"}};
+  const Axis strategy{"strategy", {"none", "test", "thread"}};
+  const std::uint64_t seed = suite.options.seed;
+  p.make_instance = [seed](const Params& pt) {
+    return std::make_unique<ChunkedInstance>(static_cast<std::size_t>(pt.get_int("bytes")),
+                                             static_cast<double>(pt.get_int("compute")), seed);
+  };
+  p.validate = [](const Params& pt) {
+    if (std::string why = mpi_pairs::validate_common(pt); !why.empty()) return why;
+    if (pt.has("chunks") && pt.get_int("chunks") > pt.get_int("bytes") / static_cast<std::int64_t>(sizeof(float)))
+      return "--chunks " + pt.get("chunks") + ": more chunks than the floats of --bytes " + pt.get("bytes");
+    return std::string();
+  };
+  p.metrics = overlap_metrics;  // t_pure: the chunks sent alone; t_CPU: produce or consume in the run
+  p.variants = {
+      variant<ChunkedInstance>("serial", Role::serial, {},
+                               [](ChunkedInstance& in, const Params&) { return serial_entry(in); }),
+      variant<ChunkedInstance>("pipelined", Role::pipelined, {chunks, strategy},
+                               [](ChunkedInstance& in, const Params& pt) { return pipelined_entry(in, pt); }),
+      variant<ChunkedInstance>("stage_produce", Role::stage, {chunks},
+                               [](ChunkedInstance& in, const Params& pt) { return produce_entry(in, pt); }),
+      variant<ChunkedInstance>("stage_comm", Role::stage, {chunks},
+                               [](ChunkedInstance& in, const Params& pt) { return comm_entry(in, pt); }),
+      variant<ChunkedInstance>("stage_consume", Role::stage, {chunks},
+                               [](ChunkedInstance& in, const Params& pt) { return consume_entry(in, pt); }),
+  };
+  p.context = {{"pairs", "rank 2i sends to rank 2i+1; an odd number of ranks is a skip"},
+               {"compute", "produce and consume: the intensity polynomial over the message, each calibrated to "
+                           "compute% of the whole message's transfer"}};
+  return p;
+}
+
+}  // namespace
+
+PIPEBENCH_REGISTER_PAIR(mpi, chunked, make_chunked_pair)
+
+}  // namespace pipebench::bench

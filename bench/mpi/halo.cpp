@@ -1,0 +1,294 @@
+// mpi/halo: a periodic 2-D grid of rows of h cells (bytes = 4h: one row per message), cut into
+// one block of rows per rank (a 1-D decomposition); each step needs the neighbours' edge rows
+// and computes every cell from a 3-point stencil across rows (stride h) through the intensity
+// polynomial. The calibration sets the rows so a step's compute takes `compute` percent of the
+// exchange's time.
+//   serial     exchange the halos, then compute the whole block
+//   pipelined  post Irecv/Isend, compute the interior (no halo needed) in `chunks` chunks under a
+//              progress strategy, complete the exchange, compute the boundary
+//   stage_comm, stage_compute: each alone
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include "buffer.hpp"
+#include "common.hpp"
+#include "generator.hpp"
+#include "model.hpp"
+
+namespace pipebench::bench {
+
+namespace {
+
+using namespace mpi_pairs;
+
+class HaloInstance : public Instance {
+ public:
+  HaloInstance(std::size_t halo_bytes, double compute_percent, std::uint64_t seed)
+      : h(halo_bytes / sizeof(float)), seed(seed), rank(world().rank), ranks(world().size) {
+    require_ranks(2, "a neighbour exchange");
+    left = (rank + ranks - 1) % ranks;
+    right = (rank + 1) % ranks;
+    // The block holds at least its two boundaries and some interior to overlap.
+    resize(2 * h + kMinInterior);
+    cal = calibrate(n, kMaxCells, compute_percent, [this] { exchange(); },
+                    [this](std::size_t cells, int degree) {
+                      resize(cells);
+                      return median_of_collective([this, degree] { poly_stencil(u.data(), out.data(), 0, n, h, degree); }, 7);
+                    });
+    resize(cal.cells);
+    ref.resize(n);
+    mag.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = (static_cast<double>(global(i, -1)) + global(i, 0) + global(i, 1)) / 3.0;
+      ref[i] = poly_reference(v, cal.degree, &mag[i]);
+    }
+  }
+  // A block of `cells` with its halos filled.
+  void resize(std::size_t cells) {
+    n = cells;
+    u = kernels::AlignedBuffer<float>(n + 2 * h);
+    out = kernels::AlignedBuffer<float>(n);
+    kernels::fill_uniform(u.data() + h, n, seed, static_cast<std::uint64_t>(rank) * n);
+    exchange();
+  }
+  std::size_t footprint() const override { return (2 * n + 2 * h) * sizeof(float) + 2 * n * sizeof(double); }
+
+  // The generator's value at my cell i shifted by `side` strides of h (periodic over all ranks).
+  float global(std::size_t i, int side) const {
+    const long long total = static_cast<long long>(n) * ranks;
+    long long g = static_cast<long long>(rank) * static_cast<long long>(n) + static_cast<long long>(i) +
+                  side * static_cast<long long>(h);
+    g = ((g % total) + total) % total;
+    float v;
+    kernels::fill_uniform(&v, 1, seed, static_cast<std::uint64_t>(g));
+    return v;
+  }
+
+  // Tag 0 fills the receiver's left halo, tag 1 its right: with two ranks both neighbours are
+  // the same rank.
+  int post(MPI_Request* r) {
+    const int count = static_cast<int>(h);
+    PIPEBENCH_MPI_CHECK(MPI_Irecv(u.data(), count, MPI_FLOAT, left, 0, MPI_COMM_WORLD, &r[0]));
+    PIPEBENCH_MPI_CHECK(MPI_Irecv(u.data() + h + n, count, MPI_FLOAT, right, 1, MPI_COMM_WORLD, &r[1]));
+    PIPEBENCH_MPI_CHECK(MPI_Isend(u.data() + h, count, MPI_FLOAT, left, 1, MPI_COMM_WORLD, &r[2]));
+    PIPEBENCH_MPI_CHECK(MPI_Isend(u.data() + n, count, MPI_FLOAT, right, 0, MPI_COMM_WORLD, &r[3]));
+    return 4;
+  }
+  void exchange() {
+    MPI_Request r[4];
+    PIPEBENCH_MPI_CHECK(MPI_Waitall(post(r), r, MPI_STATUSES_IGNORE));
+  }
+  void compute(std::size_t first, std::size_t last) { poly_stencil(u.data(), out.data(), first, last, h, cal.degree); }
+
+  void poison_halos() {
+    std::fill_n(u.data(), h, std::numeric_limits<float>::quiet_NaN());
+    std::fill_n(u.data() + h + n, h, std::numeric_limits<float>::quiet_NaN());
+  }
+  void poison_out() { std::fill_n(out.data(), n, std::numeric_limits<float>::quiet_NaN()); }
+
+  // Cells [first, last) of the block, or the two boundaries when `boundary_only`.
+  kernels::Verdict check_out(std::size_t first, std::size_t last) const {
+    const double tol = poly_tolerance(cal.degree);
+    std::vector<kernels::Partial> parts;
+    for (std::size_t i = first; i < last; ++i) parts.push_back({out[i], ref[i], mag[i], tol});
+    return kernels::check_partials(parts.data(), parts.size());
+  }
+  kernels::Verdict check_out() const { return agreed(check_out(0, n)); }
+  // The halos hold exactly the neighbours' cells.
+  kernels::Verdict check_halos() const {
+    kernels::Verdict v;
+    for (std::size_t k = 0; k < h; ++k) {
+      const float want_left = global(k, -1), want_right = global(n - h + k, 1);
+      if (!(u[k] == want_left) || !(u[h + n + k] == want_right)) {
+        v.max_rel_error = 1.0;
+        v.worst_index = k;
+        v.finite = std::isfinite(u[k]) && std::isfinite(u[h + n + k]);
+        break;
+      }
+    }
+    return agreed(v);
+  }
+
+  static constexpr std::size_t kMinInterior = 4096, kMaxCells = std::size_t{1} << 24;
+  const std::size_t h;
+  std::size_t n = 0;  // cells of this rank's block (the same on every rank)
+  const std::uint64_t seed;
+  const int rank, ranks;
+  int left = 0, right = 0;
+  Calibration cal;
+  kernels::AlignedBuffer<float> u, out;
+  std::vector<double> ref, mag;
+};
+
+Entry entry_base(HaloInstance& in, std::shared_ptr<Tally> tally, bool overlap) {
+  Entry e;
+  e.measured = tally_counters(tally, overlap);
+  e.bytes = 2.0 * static_cast<double>(in.h * sizeof(float));  // sent per rank per step
+  e.counters = {{"compute_intended", in.cal.intended_seconds},
+                {"comm_calibrated", in.cal.comm_seconds},
+                {"degree", static_cast<double>(in.cal.degree)}};
+  return e;
+}
+
+Entry serial_entry(HaloInstance& in) {
+  require_ranks(2, "a neighbour exchange");
+  auto tally = std::make_shared<Tally>();
+  Entry e = entry_base(in, tally, false);
+  HaloInstance* p = &in;
+  e.run = [p] {
+    p->exchange();
+    p->compute(0, p->n);
+  };
+  e.timed = timed_collectively(tally, e.run);
+  e.poison = [p] {
+    p->poison_halos();
+    p->poison_out();
+  };
+  e.check = [p] { return p->check_out(); };
+  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.n);
+  return e;
+}
+
+Entry pipelined_entry(HaloInstance& in, const Params& pt) {
+  require_ranks(2, "a neighbour exchange");
+  const mpi::Strategy strategy = mpi::parse_strategy(pt.get("strategy"));
+  require_thread_multiple(strategy);
+  const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
+  auto tally = std::make_shared<Tally>();
+  Entry e = entry_base(in, tally, true);
+  std::shared_ptr<mpi::ProgressThread> progress;
+  if (strategy == mpi::Strategy::thread) {
+    const mpi::ProgressPlacement place = mpi::place_progress_thread(world().ranks_per_node);
+    progress = std::make_shared<mpi::ProgressThread>(8, place.core);
+    e.label = place.label;
+  }
+  HaloInstance* p = &in;
+  e.run = [p, strategy, chunks, progress, tally] {
+    MPI_Request r[4];
+    const int count = p->post(r);
+    const std::size_t first = p->h, interior = p->n - 2 * p->h;
+    tally->overlap += mpi::overlap(strategy, r, count, chunks,
+                                   [&](std::size_t c) {
+                                     p->compute(first + interior * c / chunks, first + interior * (c + 1) / chunks);
+                                   },
+                                   progress.get());
+    p->compute(0, p->h);
+    p->compute(p->n - p->h, p->n);
+  };
+  e.timed = timed_collectively(tally, e.run);
+  e.poison = [p] {
+    p->poison_halos();
+    p->poison_out();
+  };
+  e.check = [p] { return p->check_out(); };
+  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.n);
+  return e;
+}
+
+Entry comm_entry(HaloInstance& in) {
+  require_ranks(2, "a neighbour exchange");
+  auto tally = std::make_shared<Tally>();
+  Entry e = entry_base(in, tally, false);
+  HaloInstance* p = &in;
+  e.run = [p] { p->exchange(); };
+  e.timed = timed_collectively(tally, e.run);
+  e.poison = [p] { p->poison_halos(); };
+  e.check = [p] { return p->check_halos(); };
+  return e;
+}
+
+Entry compute_entry(HaloInstance& in) {
+  require_ranks(2, "a neighbour exchange");
+  auto tally = std::make_shared<Tally>();
+  Entry e = entry_base(in, tally, false);
+  HaloInstance* p = &in;
+  p->exchange();  // the halos this compute reads
+  e.run = [p] { p->compute(0, p->n); };
+  e.timed = timed_collectively(tally, e.run);
+  e.poison = [p] { p->poison_out(); };
+  e.check = [p] { return p->check_out(); };
+  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.n);
+  return e;
+}
+
+// The compute alone over part of the block: the interior (what overlaps the exchange) or the
+// two boundaries (what must wait for it). Together they are stage_compute.
+Entry part_entry(HaloInstance& in, bool interior) {
+  auto tally = std::make_shared<Tally>();
+  Entry e = entry_base(in, tally, false);
+  HaloInstance* p = &in;
+  p->exchange();
+  if (interior)
+    e.run = [p] { p->compute(p->h, p->n - p->h); };
+  else
+    e.run = [p] {
+      p->compute(0, p->h);
+      p->compute(p->n - p->h, p->n);
+    };
+  e.timed = timed_collectively(tally, e.run);
+  e.poison = [p] { p->poison_out(); };
+  e.check = [p, interior] {
+    if (interior) return agreed(p->check_out(p->h, p->n - p->h));
+    const kernels::Verdict left = p->check_out(0, p->h);
+    return agreed(left.ok() ? p->check_out(p->n - p->h, p->n) : left);
+  };
+  const double cells = static_cast<double>(interior ? in.n - 2 * in.h : 2 * in.h);
+  e.flops = 2.0 * in.cal.degree * cells;
+  return e;
+}
+
+Pair make_halo_pair(const Suite& suite) {
+  const bool full = suite.options.full;
+  using V = std::vector<std::string>;
+  Pair p;
+  p.domain = "mpi";
+  p.workload = "halo";
+  p.timing = Timing::manual;
+  p.iterations = mpi_pairs::iterations(suite.options);
+  // Below Open MPI's 4 KiB eager limit and far above it (a rendezvous).
+  // A row of the 2-D grid is one message; the calibration sets the rows. Below Open MPI's 4 KiB
+  // eager limit and above it (a rendezvous through CMA). At 100% a block has few rows, and the
+  // boundary rows, which wait for the exchange, are a large share: 200% in the quick suite.
+  p.axes = {{"bytes", full ? V{"1024", "4096", "65536", "1048576"} : V{"1024", "65536"}},
+            {"compute", full ? V{"50", "100", "200", "400"} : V{"200"}}};
+  const Axis chunks{"chunks", full ? V{"4", "16", "64"} : V{"16"}};
+  const Axis strategy{"strategy", {"none", "test", "thread"}};
+  const std::uint64_t seed = suite.options.seed;
+  p.make_instance = [seed](const Params& pt) {
+    return std::make_unique<HaloInstance>(static_cast<std::size_t>(pt.get_int("bytes")),
+                                          static_cast<double>(pt.get_int("compute")), seed);
+  };
+  p.validate = mpi_pairs::validate_common;
+  p.ideal = [](const std::map<std::string, double>& stages, const Params&) {
+    // The boundary can start only after the exchange; the interior overlaps it.
+    return std::max(stages.at("stage_comm"), stages.at("stage_interior")) + stages.at("stage_boundary");
+  };
+  p.metrics = overlap_metrics;
+  auto pipelined = variant<HaloInstance>("pipelined", Role::pipelined, {chunks, strategy},
+                                         [](HaloInstance& in, const Params& pt) { return pipelined_entry(in, pt); });
+  pipelined.stages = {"stage_comm", "stage_interior", "stage_boundary"};
+  p.variants = {
+      variant<HaloInstance>("serial", Role::serial, {}, [](HaloInstance& in, const Params&) { return serial_entry(in); }),
+      pipelined,
+      variant<HaloInstance>("stage_comm", Role::stage, {}, [](HaloInstance& in, const Params&) { return comm_entry(in); }),
+      variant<HaloInstance>("stage_compute", Role::stage, {},
+                            [](HaloInstance& in, const Params&) { return compute_entry(in); }),
+      variant<HaloInstance>("stage_interior", Role::stage, {},
+                            [](HaloInstance& in, const Params&) { return part_entry(in, true); }),
+      variant<HaloInstance>("stage_boundary", Role::stage, {},
+                            [](HaloInstance& in, const Params&) { return part_entry(in, false); }),
+  };
+  p.context = {{"decomposition", "periodic 2-D grid of rows of bytes/4 cells, one block of rows per rank; halo: "
+                                 "one row from each neighbour"},
+               {"compute", "3-point stencil of stride h through the intensity polynomial; degree calibrated so "
+                           "one step takes compute% of the exchange (slowest rank, median of 15)"}};
+  return p;
+}
+
+}  // namespace
+
+PIPEBENCH_REGISTER_PAIR(mpi, halo, make_halo_pair)
+
+}  // namespace pipebench::bench

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""pipebench-mpi through mpirun, at tiny sizes, each run with a timeout (a hang fails).
+
+    mpi_tests.py <case> <pipebench-mpi> <mpiexec>     case: single run2 run4 errors thread_level
+
+Standard library only; exit 0 passed, 1 failed (first failed assertion), 77 skipped."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+TIMEOUT = 240
+TINY = ["--no-probe", "--bytes", "4096,65536", "--chunks", "4", "--compute", "100", "--iterations", "3",
+        "--benchmark_repetitions=1"]
+WORKLOADS = ["halo", "iallreduce", "ialltoall", "chunked"]
+
+
+def fail(msg):
+    print("FAIL:", msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def mpirun(mpiexec, ranks, binary, *args):
+    env = dict(os.environ)
+    if os.geteuid() == 0:  # Open MPI refuses root without both
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    cmd = [mpiexec, "--oversubscribe", "-np", str(ranks), binary, *args]
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    except subprocess.TimeoutExpired:
+        fail(f"hung: {' '.join(cmd)} did not finish in {TIMEOUT} s")
+
+
+def ours(stderr):
+    """The lines pipebench-mpi wrote (mpirun adds its own notices)."""
+    return [l for l in stderr.splitlines() if l.startswith("pipebench-mpi")]
+
+
+def run_and_load(mpiexec, ranks, binary, *args):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "mpi.json")
+        r = mpirun(mpiexec, ranks, binary, *TINY, *args, f"--benchmark_out={out}")
+        check(r.returncode == 0, f"{ranks} ranks: exit {r.returncode}\n{r.stderr[-3000:]}")
+        with open(out) as f:
+            doc = json.load(f)  # one writer: a file two ranks wrote at once would not parse
+        check(os.listdir(tmp) == ["mpi.json"], f"unexpected files: {os.listdir(tmp)}")
+    return doc, r
+
+
+def verified(doc, ranks):
+    runs = {b["name"]: b for b in doc["benchmarks"]}
+    for name, b in runs.items():
+        check(not b.get("error_occurred"), f"{name}: {b.get('error_message')}")
+    ctx = doc["context"]
+    check(ctx.get("mpi_ranks") == str(ranks), f"context mpi_ranks {ctx.get('mpi_ranks')}")
+    for key in ["mpi_library", "mpi_thread_level_provided", "mpi_ranks_per_node"]:
+        check(key in ctx, f"context lacks {key}")
+    for w in WORKLOADS:
+        for s in ["none", "test", "thread"]:
+            names = [n for n in runs if n.startswith(f"mpi/{w}/pipelined/") and n.endswith(f"strategy:{s}")]
+            check(names, f"no mpi/{w} pipelined entry with strategy {s}")
+            for n in names:
+                b = runs[n]
+                for counter in ["t_serial", "t_ideal", "osu_overlap_pct", "imb_overlap_pct", "imbalance",
+                                "rank_time_min", "rank_time_max", "compute_in_run", "compute_intended"]:
+                    check(counter in b, f"{n} lacks {counter}: {b.get('label')}")
+                check(b["rank_time_min"] <= b["rank_time_mean"] <= b["rank_time_max"], f"{n}: rank times out of order")
+                # t_CPU is measured inside the run, so T_pipelined >= t_CPU: OSU % is at most 100.
+                check(0 <= b["osu_overlap_pct"] <= 100.5, f"{n}: OSU % {b['osu_overlap_pct']} outside 0..100")
+                check(0 <= b["imb_overlap_pct"] <= 100, f"{n}: IMB % outside 0..100")
+        for v in ["serial", "stage_comm"]:
+            check(any(n.startswith(f"mpi/{w}/{v}/") for n in runs), f"no mpi/{w}/{v} entry")
+    return runs
+
+
+def single(binary, mpiexec):
+    doc, r = run_and_load(mpiexec, 1, binary)
+    for b in doc["benchmarks"]:
+        msg = b.get("error_message", "")
+        check(msg.startswith("skipped: needs at least 2 MPI ranks"), f"{b['name']}: {msg!r}")
+
+
+def run2(binary, mpiexec):
+    doc, r = run_and_load(mpiexec, 2, binary)
+    verified(doc, 2)
+    check(any(k.startswith("mpi_t/") for k in doc["context"]), "no MPI_T control variable in the context")
+    # Rank 0 alone prints: each entry once in the console table.
+    check(r.stdout.count("mpi/halo/serial/bytes:4096/compute:100 ") == 1, f"the table is not printed once:\n{r.stdout[-2000:]}")
+
+
+def run4(binary, mpiexec):
+    doc, _ = run_and_load(mpiexec, 4, binary)
+    verified(doc, 4)
+
+
+def errors(binary, mpiexec):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "never.json")
+        for args, message in [(["--bytes", "1001"], "--bytes 1001: not a whole number of 4-byte floats"),
+                              (["--strategy", "sometimes"], "--strategy: 'sometimes' is not one of none, test, thread"),
+                              (["--chunks", "0"], "--chunks: must be positive"),
+                              (["--bytes", "64", "--chunks", "32"], "--chunks 32: more chunks than the floats")]:
+            r = mpirun(mpiexec, 2, binary, "--no-probe", *args, f"--benchmark_out={out}")
+            lines = ours(r.stderr)
+            check(r.returncode != 0, f"{args}: exit 0")
+            check(len(lines) == 1 and message in lines[0], f"{args}: expected one line with {message!r}, got {lines}")
+            check(not os.path.exists(out), f"{args}: a result file was written")
+
+
+def thread_level(binary, mpiexec):
+    doc, _ = run_and_load(mpiexec, 2, binary, "--thread-level", "funneled")
+    check(doc["context"].get("mpi_thread_level_provided") != "multiple", "the library still provided multiple")
+    for b in doc["benchmarks"]:
+        if b["name"].endswith("strategy:thread"):
+            msg = b.get("error_message", "")
+            check(msg.startswith("skipped: the thread strategy needs MPI_THREAD_MULTIPLE"), f"{b['name']}: {msg!r}")
+        else:
+            check(not b.get("error_occurred"), f"{b['name']}: {b.get('error_message')}")
+
+
+CASES = {f.__name__: f for f in [single, run2, run4, errors, thread_level]}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] not in CASES:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    CASES[sys.argv[1]](sys.argv[2], sys.argv[3])
