@@ -4,10 +4,11 @@
 #
 #   scripts/run.sh                 quick suites, 3 repetitions (about two minutes on 2 cores)
 #   scripts/run.sh --full          whole grids, 5 repetitions each, random order (medians, spread)
-#   scripts/run.sh --suites cpu    only these suites (comma-separated: cpu, io, cuda); default: all built
+#   scripts/run.sh --suites cpu    only these suites (comma-separated: cpu, io, mpi, cuda); default: all built
 #   scripts/run.sh --no-fio        skip the fio peer of the I/O suite
 #   scripts/run.sh -- --benchmark_filter=sumsq   extra flags for every suite's binary
 # PIPEBENCH_DATA_DIR: where the I/O suite's file goes (default /var/tmp: a disk, not tmpfs).
+# PIPEBENCH_MPI_RANKS: ranks of the MPI suite (default 2), started with mpirun on this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,10 +19,10 @@ extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick|--full) mode=$1 ;;
-    --suites) [ $# -ge 2 ] || { echo "run.sh: --suites needs a list (cpu,io,cuda)" >&2; exit 2; }; suites=$2; shift ;;
+    --suites) [ $# -ge 2 ] || { echo "run.sh: --suites needs a list (cpu,io,mpi,cuda)" >&2; exit 2; }; suites=$2; shift ;;
     --no-fio) fio=0 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (use --quick, --full, --suites, --no-fio, or -- <flags>)" >&2; exit 2 ;;
   esac
   shift
@@ -32,13 +33,13 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 
 declare -A binary=([cpu]=build/bench/cpu/pipebench-cpu [io]=build/bench/io/pipebench-io
-                   [cuda]=build/bench/cuda/pipebench-cuda)
+                   [mpi]=build/bench/mpi/pipebench-mpi [cuda]=build/bench/cuda/pipebench-cuda)
 if [ -z "$suites" ]; then
-  for s in cpu io cuda; do [ -x "${binary[$s]}" ] && suites="${suites:+$suites,}$s"; done
+  for s in cpu io mpi cuda; do [ -x "${binary[$s]}" ] && suites="${suites:+$suites,}$s"; done
 fi
 IFS=, read -r -a chosen <<<"$suites"
 for s in "${chosen[@]}"; do
-  [ -n "${binary[$s]:-}" ] || { echo "run.sh: --suites: '$s' is not one of cpu, io, cuda" >&2; exit 2; }
+  [ -n "${binary[$s]:-}" ] || { echo "run.sh: --suites: '$s' is not one of cpu, io, mpi, cuda" >&2; exit 2; }
   [ -x "${binary[$s]}" ] || { echo "run.sh: ${binary[$s]} was not built (see the configure lines of cmake)" >&2; exit 2; }
 done
 
@@ -63,8 +64,16 @@ for s in "${chosen[@]}"; do
     data=$(mktemp -d "${PIPEBENCH_DATA_DIR:-/var/tmp}/pipebench-run.XXXXXX")
     args+=(--data-dir "$data" --keep --benchmark_enable_random_interleaving=true)
   fi
-  echo "pipebench: running the ${mode#--} $s suite; its console table goes to $out/$s.txt" >&2
-  "${binary[$s]}" "${args[@]}" "${extra[@]}" >"$out/$s.txt" || status=$?
+  launch=()
+  if [ "$s" = mpi ]; then
+    ranks=${PIPEBENCH_MPI_RANKS:-2}
+    launch=(mpirun -np "$ranks")
+    [ "$ranks" -le "$(nproc 2>/dev/null || echo 1)" ] || launch+=(--oversubscribe)
+    # Open MPI refuses to run as root without both.
+    [ "$(id -u)" -ne 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  fi
+  echo "pipebench: running the ${mode#--} $s suite${launch[*]:+ (${launch[*]})}; its console table goes to $out/$s.txt" >&2
+  "${launch[@]}" "${binary[$s]}" "${args[@]}" "${extra[@]}" >"$out/$s.txt" || status=$?
   [ -s "$out/$s.json" ] && files+=("$out/$s.json")
   if [ "$s" = io ] && [ "$fio" -eq 1 ]; then
     file=$(find "$data" -name 'pipebench-io-*.f32' | head -n 1)
@@ -88,7 +97,17 @@ done
 if [ ${#files[@]} -gt 0 ]; then
   python3 scripts/summary.py "${files[@]}" >"$out/summary.txt" || { [ "$status" -ne 0 ] || status=1; }
   cat "$out/summary.txt"
-  echo "pipebench: results in $out/ ($(cd "$out" && ls | tr '\n' ' '))" >&2
+  # The run's figures beside its data. plot.py finds a python3 with matplotlib or says what to
+  # install; without it the run still has its results and its exit status.
+  results=()
+  for f in "${files[@]}"; do [[ "$f" == */fio-* ]] || results+=("$f"); done
+  if scripts/plot.py -o "$out" "${results[@]}" >"$out/figures.txt"; then
+    echo "pipebench: figures in $out/ ($(grep -c '\.pdf$' "$out/figures.txt") PDF, each also as PNG) and the joined table $out/pairs.csv" >&2
+  else
+    rm -f "$out/figures.txt"
+    echo "pipebench: no figures for this run (see the plot.py line above); the results are complete" >&2
+  fi
+  echo "pipebench: results in $out/" >&2
 else
   rmdir "$out" 2>/dev/null || true
 fi
