@@ -73,7 +73,8 @@ pb_setup() {
   if [ "${PIPEBENCH_QUICK:-0}" = 1 ]; then
     # Enough to exercise every family once: one small point, one repetition, no probes.
     # shellcheck disable=SC2054  # commas are value lists, as the binaries take them
-    PB_SETTINGS=(bytes=65536 n=40 chains=1,4 chunks=4 depth=1,2 intensity=2,8)
+    PB_SETTINGS=(bytes=65536 n=32 chains=1,4 chunks=4 depth=1,2 intensity=2,8 queue_depth=1,4 streams=1,2
+                 iterations=3)
     PB_FLAGS=(--no-probe --benchmark_min_time=0.001 --benchmark_repetitions=1)
   else
     case "${PIPEBENCH_SUITE:-full}" in
