@@ -12,28 +12,7 @@ import re
 import subprocess
 import sys
 import tempfile
-
-TIMEOUT = 300
-
-
-def run(binary, *args, env=None):
-    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=TIMEOUT,
-                          env=None if env is None else {**os.environ, **env})
-
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def load_json(path):
-    with open(path) as f:
-        return json.load(f)
+from testlib import TIMEOUT, check, fail, load_json, run
 
 
 TINY = ["--bytes", "65536", "--n", "40", "--chains", "1,4", "--chunks", "5", "--depth", "1,2",

@@ -11,31 +11,16 @@ Standard library only; exits non-zero with the first failed assertion."""
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
+from testlib import check, fail, run
 
-TIMEOUT = 300
 SKIP = 77
 
 # 64 KiB: 16384 floats, or 32 pairs of 16 x 16 matrices, in 8 chunks (the quick grid's streams go to 8).
 TINY = ["--bytes", "64K", "--n", "16", "--chunks", "8", "--intensity", "2,64", "--no-probe",
         "--benchmark_min_time=0.001", "--benchmark_repetitions=1"]
 VARIANTS = ["serial", "stage_h2d", "stage_kernel", "stage_d2h", "stage_h2d_d2h", "pipelined", "graph"]
-
-
-def run(binary, *args):
-    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=TIMEOUT)
-
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
 
 
 def params(name):

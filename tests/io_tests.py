@@ -11,32 +11,12 @@ import stat
 import subprocess
 import sys
 import tempfile
+from testlib import TIMEOUT, check, fail, run, skip
 
-TIMEOUT = 300
 FAST = ["--no-probe", "--benchmark_min_time=0.001", "--benchmark_repetitions=1"]
 # Odd sizes: smaller than one block, exactly one block, not a multiple of the block.
 TINY = ["--bytes", "1000,16384,40000", "--block", "16384", "--queue-depth", "1,4", "--depth", "2",
         "--intensity", "2,8"]
-
-
-def run(binary, *args, env=None):
-    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=TIMEOUT,
-                          env=None if env is None else {**os.environ, **env})
-
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def skip(msg):
-    print("SKIP:", msg)
-    sys.exit(77)
 
 
 def fs_type(path):

@@ -9,21 +9,12 @@ import os
 import subprocess
 import sys
 import tempfile
+from testlib import check, fail
 
 TIMEOUT = 240
 TINY = ["--no-probe", "--bytes", "4096,65536", "--chunks", "4", "--compute", "100", "--iterations", "3",
         "--benchmark_repetitions=1"]
 WORKLOADS = ["halo", "iallreduce", "ialltoall", "chunked"]
-
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
 
 
 def mpirun(mpiexec, ranks, binary, *args):

@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+from testlib import check, fail
 
 ROOT = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLOT = os.path.join(ROOT, "scripts", "plot.py")
@@ -28,16 +29,6 @@ INPUTS = [os.path.join(ROOT, "results/vm/20261128T034936Z/cpu.json"),
           os.path.join(ROOT, "results/vm/20261128T035011Z/cpu.json")] + \
          sorted(glob.glob(os.path.join(ROOT, "results/plots/slurm-sweep/ci/*_*")))
 WIDTH_PX = {1: round(3.5 * 300), 2: round(7.16 * 300)}
-
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
 
 
 def plot(*args):

@@ -91,7 +91,7 @@ class ChunkedInstance : public Instance {
       for (std::size_t i = 0; i < elements; ++i) parts[i] = {out[i], ref[i], mag[i], tol};
       v = kernels::check_partials(parts.data(), elements);
     }
-    return agreed(v);
+    return v;
   }
 
   const std::size_t elements;
@@ -103,140 +103,126 @@ class ChunkedInstance : public Instance {
   std::vector<double> ref, mag;
 };
 
-Entry base(ChunkedInstance& in, std::shared_ptr<Tally> tally, bool overlap) {
-  Entry e;
-  e.measured = tally_counters(tally, overlap);
-  e.bytes = static_cast<double>(in.elements * sizeof(float));
-  e.counters = {{"compute_intended", in.cal.intended_seconds},
-                {"comm_calibrated", in.cal.comm_seconds},
-                {"degree", static_cast<double>(in.cal.degree)}};
-  return e;
+Entry entry(ChunkedInstance& in, std::shared_ptr<Tally> tally, bool overlap, EntryParts parts) {
+  return collective_entry(in.cal, static_cast<double>(in.elements * sizeof(float)), std::move(tally), overlap,
+                          std::move(parts));
 }
 
+double flops(const ChunkedInstance& in) { return 2.0 * in.cal.degree * static_cast<double>(in.elements); }
+
 Entry serial_entry(ChunkedInstance& in) {
-  auto tally = std::make_shared<Tally>();
-  Entry e = base(in, tally, false);
   ChunkedInstance* p = &in;
-  e.run = [p] {
-    if (p->sender) p->produce(0, p->elements);
-    p->transfer(1);
-    if (!p->sender) p->consume(0, p->elements);
+  return entry(in, std::make_shared<Tally>(), false,
+               {[p] {
+                  if (p->sender) p->produce(0, p->elements);
+                  p->transfer(1);
+                  if (!p->sender) p->consume(0, p->elements);
+                },
+                [p] { p->poison(); }, [p] { return p->check(true, true); }, flops(in)});
+}
+
+// One pipelined pass: the sender produces and sends chunk by chunk; the receiver posts every
+// receive, then consumes each chunk once it has arrived. The strategy decides who completes
+// the requests: the waits themselves (none), MPI_Testall between chunks (test), or the progress
+// thread (thread).
+void pipelined_pass(ChunkedInstance& in, mpi::Strategy strategy, std::size_t chunks, std::vector<MPI_Request>& r,
+                    mpi::ProgressThread* progress, mpi::OverlapStats& stats) {
+  const std::size_t base = progress ? progress->posted() : 0;
+  auto test = [&](std::size_t upto) {
+    int flag = 0;
+    const double t0 = MPI_Wtime();
+    PIPEBENCH_MPI_CHECK(MPI_Testall(static_cast<int>(upto), r.data(), &flag, MPI_STATUSES_IGNORE));
+    stats.test_seconds += MPI_Wtime() - t0;
+    ++stats.tests;
   };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] { p->poison(); };
-  e.check = [p] { return p->check(true, true); };
-  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.elements);
-  return e;
+  auto timed_compute = [&](auto&& work) {
+    const double t0 = MPI_Wtime();
+    work();
+    stats.compute_seconds += MPI_Wtime() - t0;
+  };
+  if (in.sender) {
+    for (std::size_t c = 0; c < chunks; ++c) {
+      timed_compute([&] { in.produce(in.first(c, chunks), in.first(c + 1, chunks)); });
+      in.post(c, chunks, &r[c]);
+      if (strategy == mpi::Strategy::thread) progress->post(&r[c]);
+      if (strategy == mpi::Strategy::test) test(c + 1);
+    }
+  } else {
+    for (std::size_t c = 0; c < chunks; ++c) in.post(c, chunks, &r[c]);
+    if (strategy == mpi::Strategy::thread)
+      for (std::size_t c = 0; c < chunks; ++c) progress->post(&r[c]);
+    for (std::size_t c = 0; c < chunks; ++c) {
+      if (strategy == mpi::Strategy::thread)
+        progress->wait_for(base + c + 1);
+      else
+        PIPEBENCH_MPI_CHECK(MPI_Wait(&r[c], MPI_STATUS_IGNORE));
+      timed_compute([&] { in.consume(in.first(c, chunks), in.first(c + 1, chunks)); });
+      if (strategy == mpi::Strategy::test) test(chunks);
+    }
+  }
+  if (strategy == mpi::Strategy::thread)
+    progress->wait_for(base + chunks);
+  else
+    PIPEBENCH_MPI_CHECK(MPI_Waitall(static_cast<int>(chunks), r.data(), MPI_STATUSES_IGNORE));
 }
 
 Entry pipelined_entry(ChunkedInstance& in, const Params& pt) {
   const mpi::Strategy strategy = mpi::parse_strategy(pt.get("strategy"));
   require_thread_multiple(strategy);
   const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
-  auto tally = std::make_shared<Tally>();
-  Entry e = base(in, tally, true);
-  std::shared_ptr<mpi::ProgressThread> progress;
-  if (strategy == mpi::Strategy::thread) {
-    const mpi::ProgressPlacement place = mpi::place_progress_thread(world().ranks_per_node);
-    progress = std::make_shared<mpi::ProgressThread>(chunks, place.core);
-    e.label = place.label;
-  }
+  std::string label;
+  auto progress = progress_thread(strategy, chunks, label);
   auto requests = std::make_shared<std::vector<MPI_Request>>(chunks, MPI_REQUEST_NULL);
+  auto tally = std::make_shared<Tally>();
   ChunkedInstance* p = &in;
-  e.run = [p, strategy, chunks, progress, requests, tally] {
-    std::vector<MPI_Request>& r = *requests;
-    mpi::OverlapStats stats;
-    const std::size_t base = progress ? progress->posted() : 0;
-    auto test = [&](std::size_t upto) {  // strategy test: give the library a turn
-      int flag = 0;
-      const double t0 = MPI_Wtime();
-      PIPEBENCH_MPI_CHECK(MPI_Testall(static_cast<int>(upto), r.data(), &flag, MPI_STATUSES_IGNORE));
-      stats.test_seconds += MPI_Wtime() - t0;
-      ++stats.tests;
-    };
-    if (p->sender) {
-      for (std::size_t c = 0; c < chunks; ++c) {
-        const double t0 = MPI_Wtime();
-        p->produce(p->first(c, chunks), p->first(c + 1, chunks));
-        stats.compute_seconds += MPI_Wtime() - t0;
-        p->post(c, chunks, &r[c]);
-        if (strategy == mpi::Strategy::thread) progress->post(&r[c]);
-        if (strategy == mpi::Strategy::test) test(c + 1);
-      }
-    } else {
-      for (std::size_t c = 0; c < chunks; ++c) p->post(c, chunks, &r[c]);
-      if (strategy == mpi::Strategy::thread)
-        for (std::size_t c = 0; c < chunks; ++c) progress->post(&r[c]);
-      for (std::size_t c = 0; c < chunks; ++c) {
-        if (strategy == mpi::Strategy::thread)
-          progress->wait_for(base + c + 1);
-        else
-          PIPEBENCH_MPI_CHECK(MPI_Wait(&r[c], MPI_STATUS_IGNORE));
-        const double t0 = MPI_Wtime();
-        p->consume(p->first(c, chunks), p->first(c + 1, chunks));
-        stats.compute_seconds += MPI_Wtime() - t0;
-        if (strategy == mpi::Strategy::test) test(chunks);
-      }
-    }
-    if (strategy == mpi::Strategy::thread)
-      progress->wait_for(base + chunks);
-    else
-      PIPEBENCH_MPI_CHECK(MPI_Waitall(static_cast<int>(chunks), r.data(), MPI_STATUSES_IGNORE));
-    tally->overlap += stats;
-  };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] { p->poison(); };
-  e.check = [p] { return p->check(true, true); };
-  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.elements);
+  Entry e = entry(in, tally, true,
+                  {[p, strategy, chunks, progress, requests, tally] {
+                     mpi::OverlapStats stats;
+                     pipelined_pass(*p, strategy, chunks, *requests, progress.get(), stats);
+                     tally->overlap += stats;
+                   },
+                   [p] { p->poison(); }, [p] { return p->check(true, true); }, flops(in)});
+  e.label = label;
   return e;
 }
 
 Entry produce_entry(ChunkedInstance& in, const Params& pt) {
   const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
-  auto tally = std::make_shared<Tally>();
-  Entry e = base(in, tally, false);
   ChunkedInstance* p = &in;
-  e.run = [p, chunks] {
-    if (p->sender)
-      for (std::size_t c = 0; c < chunks; ++c) p->produce(p->first(c, chunks), p->first(c + 1, chunks));
-  };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] {
-    if (p->sender) p->poison();
-  };
-  e.check = [p] { return p->check(p->sender, false); };
-  return e;
+  return entry(in, std::make_shared<Tally>(), false,
+               {[p, chunks] {
+                  if (p->sender)
+                    for (std::size_t c = 0; c < chunks; ++c) p->produce(p->first(c, chunks), p->first(c + 1, chunks));
+                },
+                [p] {
+                  if (p->sender) p->poison();
+                },
+                [p] { return p->check(p->sender, false); }, 0.0});
 }
 
 Entry comm_entry(ChunkedInstance& in, const Params& pt) {
   const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
-  auto tally = std::make_shared<Tally>();
-  Entry e = base(in, tally, false);
   ChunkedInstance* p = &in;
   if (p->sender) p->produce(0, p->elements);  // what is sent is the real message
-  e.run = [p, chunks] { p->transfer(chunks); };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] {
-    if (!p->sender) p->poison();
-  };
-  e.check = [p] { return p->check(!p->sender, false); };
-  return e;
+  return entry(in, std::make_shared<Tally>(), false,
+               {[p, chunks] { p->transfer(chunks); },
+                [p] {
+                  if (!p->sender) p->poison();
+                },
+                [p] { return p->check(!p->sender, false); }, 0.0});
 }
 
 Entry consume_entry(ChunkedInstance& in, const Params& pt) {
   const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
-  auto tally = std::make_shared<Tally>();
-  Entry e = base(in, tally, false);
   ChunkedInstance* p = &in;
   std::copy_n(p->expected.data(), p->elements, p->msg.data());  // the message as received
-  e.run = [p, chunks] {
-    if (!p->sender)
-      for (std::size_t c = 0; c < chunks; ++c) p->consume(p->first(c, chunks), p->first(c + 1, chunks));
-  };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] { std::fill_n(p->out.data(), p->elements, std::numeric_limits<float>::quiet_NaN()); };
-  e.check = [p] { return p->check(false, true); };
-  return e;
+  return entry(in, std::make_shared<Tally>(), false,
+               {[p, chunks] {
+                  if (!p->sender)
+                    for (std::size_t c = 0; c < chunks; ++c) p->consume(p->first(c, chunks), p->first(c + 1, chunks));
+                },
+                [p] { std::fill_n(p->out.data(), p->elements, std::numeric_limits<float>::quiet_NaN()); },
+                [p] { return p->check(false, true); }, 0.0});
 }
 
 Pair make_chunked_pair(const Suite& suite) {

@@ -90,6 +90,10 @@ class CollectiveInstance : public Instance {
 
   void poison_recv() { std::fill_n(recv.data(), recv.size(), std::numeric_limits<float>::quiet_NaN()); }
   void poison_out() { std::fill_n(out.data(), out.size(), std::numeric_limits<float>::quiet_NaN()); }
+  void poison_all() {
+    poison_recv();
+    poison_out();
+  }
 
   // allreduce: each element the sum of every rank's, in whatever order the library adds (at most
   // ranks - 1 roundings). alltoall: each block exactly what its sender generated for this rank.
@@ -129,8 +133,8 @@ class CollectiveInstance : public Instance {
     return kernels::check_partials(parts.data(), cells);
   }
   kernels::Verdict check_both() const {
-    kernels::Verdict a = check_recv();
-    return agreed(a.ok() ? check_out() : a);
+    const kernels::Verdict received = check_recv();
+    return received.ok() ? check_out() : received;
   }
 
   const Collective kind;
@@ -143,87 +147,55 @@ class CollectiveInstance : public Instance {
   std::vector<double> ref, mag;
 };
 
-Entry base(CollectiveInstance& in, std::shared_ptr<Tally> tally, bool overlap) {
-  Entry e;
-  e.measured = tally_counters(tally, overlap);
-  e.bytes = static_cast<double>(in.send.size() * sizeof(float));
-  e.counters = {{"compute_intended", in.cal.intended_seconds},
-                {"comm_calibrated", in.cal.comm_seconds},
-                {"degree", static_cast<double>(in.cal.degree)}};
-  return e;
+Entry entry(CollectiveInstance& in, std::shared_ptr<Tally> tally, bool overlap, EntryParts parts) {
+  return collective_entry(in.cal, static_cast<double>(in.send.size() * sizeof(float)), std::move(tally), overlap,
+                          std::move(parts));
 }
 
+double flops(const CollectiveInstance& in) { return 2.0 * in.cal.degree * static_cast<double>(in.cells); }
+
 Entry serial_entry(CollectiveInstance& in) {
-  auto tally = std::make_shared<Tally>();
-  Entry e = base(in, tally, false);
   CollectiveInstance* p = &in;
-  e.run = [p] {
-    p->blocking();
-    p->compute(0, p->cells);
-  };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] {
-    p->poison_recv();
-    p->poison_out();
-  };
-  e.check = [p] { return p->check_both(); };
-  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.cells);
-  return e;
+  return entry(in, std::make_shared<Tally>(), false,
+               {[p] {
+                  p->blocking();
+                  p->compute(0, p->cells);
+                },
+                [p] { p->poison_all(); }, [p] { return p->check_both(); }, flops(in)});
 }
 
 Entry pipelined_entry(CollectiveInstance& in, const Params& pt) {
   const mpi::Strategy strategy = mpi::parse_strategy(pt.get("strategy"));
   require_thread_multiple(strategy);
   const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
+  std::string label;
+  auto progress = progress_thread(strategy, 4, label);
   auto tally = std::make_shared<Tally>();
-  Entry e = base(in, tally, true);
-  std::shared_ptr<mpi::ProgressThread> progress;
-  if (strategy == mpi::Strategy::thread) {
-    const mpi::ProgressPlacement place = mpi::place_progress_thread(world().ranks_per_node);
-    progress = std::make_shared<mpi::ProgressThread>(4, place.core);
-    e.label = place.label;
-  }
   CollectiveInstance* p = &in;
-  e.run = [p, strategy, chunks, progress, tally] {
-    MPI_Request r;
-    const int count = p->post(&r);
-    tally->overlap += mpi::overlap(strategy, &r, count, chunks,
-                                   [&](std::size_t c) {
-                                     p->compute(p->cells * c / chunks, p->cells * (c + 1) / chunks);
-                                   },
-                                   progress.get());
-  };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] {
-    p->poison_recv();
-    p->poison_out();
-  };
-  e.check = [p] { return p->check_both(); };
-  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.cells);
+  Entry e = entry(in, tally, true,
+                  {[p, strategy, chunks, progress, tally] {
+                     MPI_Request r;
+                     const int count = p->post(&r);
+                     tally->overlap += mpi::overlap(
+                         strategy, &r, count, chunks,
+                         [&](std::size_t c) { p->compute(p->cells * c / chunks, p->cells * (c + 1) / chunks); },
+                         progress.get());
+                   },
+                   [p] { p->poison_all(); }, [p] { return p->check_both(); }, flops(in)});
+  e.label = label;
   return e;
 }
 
 Entry comm_entry(CollectiveInstance& in) {
-  auto tally = std::make_shared<Tally>();
-  Entry e = base(in, tally, false);
   CollectiveInstance* p = &in;
-  e.run = [p] { p->nonblocking_alone(); };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] { p->poison_recv(); };
-  e.check = [p] { return agreed(p->check_recv()); };
-  return e;
+  return entry(in, std::make_shared<Tally>(), false,
+               {[p] { p->nonblocking_alone(); }, [p] { p->poison_recv(); }, [p] { return p->check_recv(); }, 0.0});
 }
 
 Entry compute_entry(CollectiveInstance& in) {
-  auto tally = std::make_shared<Tally>();
-  Entry e = base(in, tally, false);
   CollectiveInstance* p = &in;
-  e.run = [p] { p->compute(0, p->cells); };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] { p->poison_out(); };
-  e.check = [p] { return agreed(p->check_out()); };
-  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.cells);
-  return e;
+  return entry(in, std::make_shared<Tally>(), false,
+               {[p] { p->compute(0, p->cells); }, [p] { p->poison_out(); }, [p] { return p->check_out(); }, flops(in)});
 }
 
 Pair make_collective_pair(const Suite& suite, Collective kind) {

@@ -176,6 +176,30 @@ std::function<std::vector<std::pair<std::string, double>>()> tally_counters(std:
   };
 }
 
+Entry collective_entry(const Calibration& cal, double bytes, std::shared_ptr<Tally> tally, bool overlap,
+                       EntryParts parts) {
+  Entry e;
+  e.run = std::move(parts.run);
+  e.timed = timed_collectively(tally, e.run);
+  e.measured = tally_counters(tally, overlap);
+  e.poison = std::move(parts.poison);
+  e.check = [check = std::move(parts.check)] { return agreed(check()); };
+  e.flops = parts.flops;
+  e.bytes = bytes;
+  e.counters = {{"compute_intended", cal.intended_seconds},
+                {"comm_calibrated", cal.comm_seconds},
+                {"degree", static_cast<double>(cal.degree)}};
+  return e;
+}
+
+std::shared_ptr<mpi::ProgressThread> progress_thread(mpi::Strategy strategy, std::size_t capacity,
+                                                     std::string& label) {
+  if (strategy != mpi::Strategy::thread) return nullptr;
+  const mpi::ProgressPlacement place = mpi::place_progress_thread(world().ranks_per_node);
+  label = place.label;
+  return std::make_shared<mpi::ProgressThread>(capacity, place.core);
+}
+
 std::vector<std::pair<std::string, double>> overlap_metrics(const std::map<std::string, double>& stages,
                                                             double pipelined, const std::map<std::string, double>& counters) {
   std::vector<std::pair<std::string, double>> out;

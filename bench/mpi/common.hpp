@@ -61,6 +61,21 @@ std::function<double()> timed_collectively(std::shared_ptr<Tally> tally, std::fu
 std::function<std::vector<std::pair<std::string, double>>()> tally_counters(std::shared_ptr<Tally> tally,
                                                                              bool overlap);
 
+// The parts of an entry whose iteration is collective work; collective_entry adds the timing
+// (slowest rank), the counters (tally, calibration) and the agreed verdict.
+struct EntryParts {
+  std::function<void()> run;
+  std::function<void()> poison;
+  std::function<kernels::Verdict()> check;  // this rank's verdict
+  double flops = 0.0;
+};
+Entry collective_entry(const Calibration& cal, double bytes, std::shared_ptr<Tally> tally, bool overlap,
+                       EntryParts parts);
+// For the thread strategy, the progress thread, placed, and the label saying where it runs;
+// for the others, none.
+std::shared_ptr<mpi::ProgressThread> progress_thread(mpi::Strategy strategy, std::size_t capacity,
+                                                     std::string& label);
+
 // OSU's and IMB's overlap percentages and the model's counters from the same raw times, for a
 // pair whose pipelined entries have a `stage_comm` and a `stage_compute` sibling.
 std::vector<std::pair<std::string, double>> overlap_metrics(const std::map<std::string, double>& stages,

@@ -87,15 +87,18 @@ class HaloInstance : public Instance {
     std::fill_n(u.data() + h + n, h, std::numeric_limits<float>::quiet_NaN());
   }
   void poison_out() { std::fill_n(out.data(), n, std::numeric_limits<float>::quiet_NaN()); }
+  void poison_all() {
+    poison_halos();
+    poison_out();
+  }
 
-  // Cells [first, last) of the block, or the two boundaries when `boundary_only`.
+  // Cells [first, last) of the block against the double reference.
   kernels::Verdict check_out(std::size_t first, std::size_t last) const {
     const double tol = poly_tolerance(cal.degree);
     std::vector<kernels::Partial> parts;
     for (std::size_t i = first; i < last; ++i) parts.push_back({out[i], ref[i], mag[i], tol});
     return kernels::check_partials(parts.data(), parts.size());
   }
-  kernels::Verdict check_out() const { return agreed(check_out(0, n)); }
   // The halos hold exactly the neighbours' cells.
   kernels::Verdict check_halos() const {
     kernels::Verdict v;
@@ -108,7 +111,7 @@ class HaloInstance : public Instance {
         break;
       }
     }
-    return agreed(v);
+    return v;
   }
 
   static constexpr std::size_t kMinInterior = 4096, kMaxCells = std::size_t{1} << 24;
@@ -122,121 +125,84 @@ class HaloInstance : public Instance {
   std::vector<double> ref, mag;
 };
 
-Entry entry_base(HaloInstance& in, std::shared_ptr<Tally> tally, bool overlap) {
-  Entry e;
-  e.measured = tally_counters(tally, overlap);
-  e.bytes = 2.0 * static_cast<double>(in.h * sizeof(float));  // sent per rank per step
-  e.counters = {{"compute_intended", in.cal.intended_seconds},
-                {"comm_calibrated", in.cal.comm_seconds},
-                {"degree", static_cast<double>(in.cal.degree)}};
-  return e;
+// The cells one entry computes, for its FLOPs.
+double flops(const HaloInstance& in, std::size_t cells) { return 2.0 * in.cal.degree * static_cast<double>(cells); }
+
+Entry entry(HaloInstance& in, std::shared_ptr<Tally> tally, bool overlap, EntryParts parts) {
+  return collective_entry(in.cal, 2.0 * static_cast<double>(in.h * sizeof(float)), std::move(tally), overlap,
+                          std::move(parts));
 }
 
 Entry serial_entry(HaloInstance& in) {
-  require_ranks(2, "a neighbour exchange");
-  auto tally = std::make_shared<Tally>();
-  Entry e = entry_base(in, tally, false);
   HaloInstance* p = &in;
-  e.run = [p] {
-    p->exchange();
-    p->compute(0, p->n);
-  };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] {
-    p->poison_halos();
-    p->poison_out();
-  };
-  e.check = [p] { return p->check_out(); };
-  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.n);
-  return e;
+  return entry(in, std::make_shared<Tally>(), false,
+               {[p] {
+                  p->exchange();
+                  p->compute(0, p->n);
+                },
+                [p] { p->poison_all(); }, [p] { return p->check_out(0, p->n); }, flops(in, in.n)});
 }
 
 Entry pipelined_entry(HaloInstance& in, const Params& pt) {
-  require_ranks(2, "a neighbour exchange");
   const mpi::Strategy strategy = mpi::parse_strategy(pt.get("strategy"));
   require_thread_multiple(strategy);
   const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
+  std::string label;
+  auto progress = progress_thread(strategy, 8, label);
   auto tally = std::make_shared<Tally>();
-  Entry e = entry_base(in, tally, true);
-  std::shared_ptr<mpi::ProgressThread> progress;
-  if (strategy == mpi::Strategy::thread) {
-    const mpi::ProgressPlacement place = mpi::place_progress_thread(world().ranks_per_node);
-    progress = std::make_shared<mpi::ProgressThread>(8, place.core);
-    e.label = place.label;
-  }
   HaloInstance* p = &in;
-  e.run = [p, strategy, chunks, progress, tally] {
-    MPI_Request r[4];
-    const int count = p->post(r);
-    const std::size_t first = p->h, interior = p->n - 2 * p->h;
-    tally->overlap += mpi::overlap(strategy, r, count, chunks,
-                                   [&](std::size_t c) {
-                                     p->compute(first + interior * c / chunks, first + interior * (c + 1) / chunks);
-                                   },
-                                   progress.get());
-    p->compute(0, p->h);
-    p->compute(p->n - p->h, p->n);
-  };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] {
-    p->poison_halos();
-    p->poison_out();
-  };
-  e.check = [p] { return p->check_out(); };
-  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.n);
+  Entry e = entry(in, tally, true,
+                  {[p, strategy, chunks, progress, tally] {
+                     MPI_Request r[4];
+                     const int count = p->post(r);
+                     const std::size_t first = p->h, interior = p->n - 2 * p->h;
+                     tally->overlap += mpi::overlap(
+                         strategy, r, count, chunks,
+                         [&](std::size_t c) {
+                           p->compute(first + interior * c / chunks, first + interior * (c + 1) / chunks);
+                         },
+                         progress.get());
+                     p->compute(0, p->h);
+                     p->compute(p->n - p->h, p->n);
+                   },
+                   [p] { p->poison_all(); }, [p] { return p->check_out(0, p->n); }, flops(in, in.n)});
+  e.label = label;
   return e;
 }
 
 Entry comm_entry(HaloInstance& in) {
-  require_ranks(2, "a neighbour exchange");
-  auto tally = std::make_shared<Tally>();
-  Entry e = entry_base(in, tally, false);
   HaloInstance* p = &in;
-  e.run = [p] { p->exchange(); };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] { p->poison_halos(); };
-  e.check = [p] { return p->check_halos(); };
-  return e;
+  return entry(in, std::make_shared<Tally>(), false,
+               {[p] { p->exchange(); }, [p] { p->poison_halos(); }, [p] { return p->check_halos(); }, 0.0});
 }
 
-Entry compute_entry(HaloInstance& in) {
-  require_ranks(2, "a neighbour exchange");
-  auto tally = std::make_shared<Tally>();
-  Entry e = entry_base(in, tally, false);
-  HaloInstance* p = &in;
-  p->exchange();  // the halos this compute reads
-  e.run = [p] { p->compute(0, p->n); };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] { p->poison_out(); };
-  e.check = [p] { return p->check_out(); };
-  e.flops = 2.0 * in.cal.degree * static_cast<double>(in.n);
-  return e;
-}
+// The compute alone over the whole block, the interior (what overlaps the exchange) or the two
+// boundary rows (what must wait for it), from halos already exchanged.
+enum class Part { all, interior, boundary };
 
-// The compute alone over part of the block: the interior (what overlaps the exchange) or the
-// two boundaries (what must wait for it). Together they are stage_compute.
-Entry part_entry(HaloInstance& in, bool interior) {
-  auto tally = std::make_shared<Tally>();
-  Entry e = entry_base(in, tally, false);
+Entry compute_entry(HaloInstance& in, Part part) {
   HaloInstance* p = &in;
   p->exchange();
-  if (interior)
-    e.run = [p] { p->compute(p->h, p->n - p->h); };
-  else
-    e.run = [p] {
-      p->compute(0, p->h);
-      p->compute(p->n - p->h, p->n);
-    };
-  e.timed = timed_collectively(tally, e.run);
-  e.poison = [p] { p->poison_out(); };
-  e.check = [p, interior] {
-    if (interior) return agreed(p->check_out(p->h, p->n - p->h));
-    const kernels::Verdict left = p->check_out(0, p->h);
-    return agreed(left.ok() ? p->check_out(p->n - p->h, p->n) : left);
-  };
-  const double cells = static_cast<double>(interior ? in.n - 2 * in.h : 2 * in.h);
-  e.flops = 2.0 * in.cal.degree * cells;
-  return e;
+  const std::size_t cells = part == Part::all ? in.n : part == Part::interior ? in.n - 2 * in.h : 2 * in.h;
+  return entry(in, std::make_shared<Tally>(), false,
+               {[p, part] {
+                  if (part == Part::all) {
+                    p->compute(0, p->n);
+                  } else if (part == Part::interior) {
+                    p->compute(p->h, p->n - p->h);
+                  } else {
+                    p->compute(0, p->h);
+                    p->compute(p->n - p->h, p->n);
+                  }
+                },
+                [p] { p->poison_out(); },
+                [p, part] {
+                  if (part == Part::interior) return p->check_out(p->h, p->n - p->h);
+                  if (part == Part::all) return p->check_out(0, p->n);
+                  const kernels::Verdict left = p->check_out(0, p->h);
+                  return left.ok() ? p->check_out(p->n - p->h, p->n) : left;
+                },
+                flops(in, cells)});
 }
 
 Pair make_halo_pair(const Suite& suite) {
@@ -274,11 +240,11 @@ Pair make_halo_pair(const Suite& suite) {
       pipelined,
       variant<HaloInstance>("stage_comm", Role::stage, {}, [](HaloInstance& in, const Params&) { return comm_entry(in); }),
       variant<HaloInstance>("stage_compute", Role::stage, {},
-                            [](HaloInstance& in, const Params&) { return compute_entry(in); }),
+                            [](HaloInstance& in, const Params&) { return compute_entry(in, Part::all); }),
       variant<HaloInstance>("stage_interior", Role::stage, {},
-                            [](HaloInstance& in, const Params&) { return part_entry(in, true); }),
+                            [](HaloInstance& in, const Params&) { return compute_entry(in, Part::interior); }),
       variant<HaloInstance>("stage_boundary", Role::stage, {},
-                            [](HaloInstance& in, const Params&) { return part_entry(in, false); }),
+                            [](HaloInstance& in, const Params&) { return compute_entry(in, Part::boundary); }),
   };
   p.context = {{"decomposition", "periodic 2-D grid of rows of bytes/4 cells, one block of rows per rank; halo: "
                                  "one row from each neighbour"},
