@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """pipebench-io through its binary, at tiny sizes.
 
-    io_tests.py <case> <pipebench-io>     case: io_smoke io_files io_direct io_refused io_errors
+    io_tests.py <case> <pipebench-io>     case: io_smoke io_files io_direct io_refused io_errors io_fio
 
 Standard library only; exit 0 passed, 1 failed (first failed assertion), 77 skipped."""
 import json
@@ -198,7 +198,42 @@ def io_errors(binary):
             check(os.listdir(tmp) == [], f"{args}: files left in the data directory: {os.listdir(tmp)}")
 
 
-CASES = {f.__name__: f for f in [io_smoke, io_files, io_direct, io_refused, io_errors]}
+def io_fio(binary):
+    """scripts/fio-compare.sh on a file pipebench-io kept, and summary.py joining the two."""
+    if not shutil.which("fio"):
+        skip("fio is not installed")
+    scripts = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts")
+    with tempfile.TemporaryDirectory(dir=disk_dir()) as tmp:
+        out = os.path.join(tmp, "io.json")
+        r = run(binary, "--bytes", "4M", "--block", "1M", "--queue-depth", "1,4", "--mode", "buffered", "--depth", "2",
+                "--intensity", "4", *FAST, "--data-dir", tmp, "--keep", f"--benchmark_out={out}")
+        check(r.returncode == 0, f"io: exit {r.returncode}\n{r.stderr}")
+        (data,) = [os.path.join(tmp, f) for f in os.listdir(tmp) if f.endswith(".f32")]
+        fio = os.path.join(tmp, "fio.json")
+        compare = os.path.join(scripts, "fio-compare.sh")
+        r = subprocess.run([compare, "--file", data, "--block", "1048576", "--queue-depths", "1 4", "--modes", "buffered",
+                            "--repetitions", "1", "--out", fio], capture_output=True, text=True, timeout=TIMEOUT)
+        check(r.returncode == 0, f"fio-compare.sh: exit {r.returncode}\n{r.stderr}")
+        with open(fio) as f:
+            doc = json.load(f)
+        check([(x["mode"], x["queue_depth"]) for x in doc["runs"]] == [("buffered", 1), ("buffered", 4)], str(doc))
+        check(all(x["bw_bytes"] > 0 for x in doc["runs"]), f"fio measured nothing: {doc}")
+        r = subprocess.run([sys.executable, os.path.join(scripts, "summary.py"), out, fio], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        check(r.returncode == 0, f"summary.py: exit {r.returncode}: {r.stderr}")
+        rows = [l.split() for l in r.stdout.splitlines() if l.startswith("buffered ") and "KiB" in l]
+        check(rows and all(len(row) >= 7 and row[-1] != "-" for row in rows[:2]), f"no ours/fio ratio:\n{r.stdout}")
+        for args, message in [(["--block", "0"], "--block: '0' is not a positive byte count"),
+                              (["--block", "4096", "--modes", "mmap"], "--modes: 'mmap' is not one of"),
+                              (["--block", "4096", "--file", os.path.join(tmp, "missing")], "is not a readable file")]:
+            base = ["--file", data, "--out", os.path.join(tmp, "never.json")]
+            r = subprocess.run([compare, *base, *args], capture_output=True, text=True, timeout=TIMEOUT)
+            check(r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+                  f"fio-compare.sh {args}: exit {r.returncode}, {r.stderr!r}")
+            check(not os.path.exists(os.path.join(tmp, "never.json")), f"{args}: wrote its output")
+
+
+CASES = {f.__name__: f for f in [io_smoke, io_files, io_direct, io_refused, io_errors, io_fio]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in CASES:
