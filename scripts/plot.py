@@ -605,6 +605,9 @@ def fig_speedup_vs_ratio(pair, entries, index, writer):
 
 # ---------------------------------------------------------------- line figures over one axis
 
+EFF_LIMITS = (-1.0, 2.0)
+
+
 def series_over(entries, axis, across_runs=False):
     """{(origin, variant, other params): entries sorted by axis}, for series with two or more
     values of the axis. across_runs: one series from several runs (MPI ranks: one run each)."""
@@ -704,6 +707,13 @@ def fig_efficiency(pair, entries, index, writer, axis):
         series.origin_handles(top)
         top.axhline(1.0, color="0.4", linewidth=0.6, linestyle=":")
         bottom.axhline(1.0, color="0.4", linewidth=0.6, linestyle=":")
+        # Where the model allows almost no gain, efficiency is a ratio of two small differences
+        # and swings far outside [0, 1]: the axis stops at [-1, 2] and says so.
+        effs = [e.value("efficiency") for es in series_map.values() for e in es if e.value("efficiency") is not None]
+        if effs and (min(effs) < EFF_LIMITS[0] or max(effs) > EFF_LIMITS[1]):
+            bottom.set_ylim(*EFF_LIMITS)
+            bottom.text(0.99, 0.02, "clipped to [-1, 2]", transform=bottom.transAxes, ha="right", va="bottom",
+                        fontsize="x-small", color="0.35")
         numeric_axis(bottom, xs_all)
         top.set_ylabel("speedup (×)")
         bottom.set_ylabel("overlap efficiency")

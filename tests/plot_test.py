@@ -23,10 +23,14 @@ from testlib import check, fail
 
 ROOT = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLOT = os.path.join(ROOT, "scripts", "plot.py")
-# The committed results: the quick suite, the OpenBLAS comparison, and a chunks x depth sweep
-# run as a Slurm job array on the local Slurm (results/plots/slurm-sweep/).
+# The committed results: the quick CPU suite, the OpenBLAS comparison, a quick run of every
+# suite (io with its queue depths, MPI on 2 ranks) and the MPI suite on 4 ranks, and a
+# chunks x depth sweep run as a Slurm job array on the local Slurm (results/plots/slurm-sweep/).
 INPUTS = [os.path.join(ROOT, "results/vm/20261128T034936Z/cpu.json"),
-          os.path.join(ROOT, "results/vm/20261128T035011Z/cpu.json")] + \
+          os.path.join(ROOT, "results/vm/20261128T035011Z/cpu.json"),
+          os.path.join(ROOT, "results/vm/20261128T050645Z/io.json"),
+          os.path.join(ROOT, "results/vm/20261128T050645Z/mpi.json"),
+          os.path.join(ROOT, "results/vm/20261128T050923Z/mpi.json")] + \
          sorted(glob.glob(os.path.join(ROOT, "results/plots/slurm-sweep/ci/*_*")))
 WIDTH_PX = {1: round(3.5 * 300), 2: round(7.16 * 300)}
 
@@ -43,10 +47,13 @@ def expected_types(paths):
         files += sorted(glob.glob(os.path.join(p, "**", "*.json"), recursive=True)) if os.path.isdir(p) else [p]
     for f in files:
         with open(f) as fh:
-            for b in json.load(fh)["benchmarks"]:
-                if not b.get("error_occurred"):
-                    names.add(b.get("run_name", b["name"]))
-                    counters |= {k for k, v in b.items() if isinstance(v, (int, float))}
+            doc = json.load(fh)
+        ranks = doc["context"].get("mpi_ranks")  # plot.py's ranks axis, from the run's context
+        for b in doc["benchmarks"]:
+            if not b.get("error_occurred"):
+                name = b.get("run_name", b["name"])
+                names.add(name + f"/ranks:{ranks}" if ranks and name.startswith("mpi/") else name)
+                counters |= {k for k, v in b.items() if isinstance(v, (int, float))}
     values = {}
     for n in names:
         parts = n.split("/")
@@ -113,7 +120,8 @@ def figures():
             rows = list(csv.DictReader(f))
         check(len(rows) > 100, f"pairs.csv: {len(rows)} rows")
         pipelined = [row for row in rows if row["variant"] == "pipelined" and row["speedup"]]
-        check(pipelined and all(row["serial_time_s"] and row["stage_load_time_s"] for row in pipelined),
+        stage_columns = [c for c in rows[0] if c.startswith("stage_") and c.endswith("_time_s")]
+        check(pipelined and all(row["serial_time_s"] and any(row[c] for c in stage_columns) for row in pipelined),
               "pairs.csv: pipelined rows without their serial and stage times")
         print(f"plot_test: {len(written)} files; figure types drawn: {', '.join(sorted(made))}; "
               f"no data for: {', '.join(sorted(all_types - want)) or 'none'}")
