@@ -143,9 +143,19 @@ void UringReader::reap(const Blocks& blocks, const std::filesystem::path& path, 
   if (resubmitted) flush();
 }
 
+void UringReader::poll() {
+  if (!pass_) throw std::logic_error("UringReader::poll() outside read_in_order()");
+  reap(*pass_->blocks, *pass_->path, false, *pass_->stats);
+}
+
 UringStats UringReader::read_in_order(const Blocks& blocks, const std::filesystem::path& path,
                                       const std::function<void(std::size_t, const char*)>& consume) {
   UringStats stats;
+  pass_ = Pass{&blocks, &path, &stats};
+  struct EndPass {
+    std::optional<Pass>& pass;
+    ~EndPass() { pass.reset(); }
+  } end_pass{pass_};
   const std::size_t n = blocks.count(), nslots = slots_.size();
   if (blocks.block_bytes > block_bytes_) throw std::invalid_argument("blocks larger than the ring's buffers");
   std::size_t next = 0;  // the next block to submit

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,10 +53,15 @@ class UringReader {
   // Reads every block of `blocks` once, in file order to the caller: consume(i, data) runs for
   // i = 0, 1, ... on this thread once block i's bytes have all arrived, after the read of block
   // i + queue_depth was submitted, so the device works while the caller computes. Completions
-  // are reaped before each block is handed over. Short reads are resubmitted for the remainder,
+  // are reaped before each block is handed over, and whenever consume() calls poll(). Short reads are resubmitted for the remainder,
   // -EAGAIN and -EINTR retried; any other error throws with strerror, the block and the offset.
   UringStats read_in_order(const Blocks& blocks, const std::filesystem::path& path,
                            const std::function<void(std::size_t block, const char* data)>& consume);
+
+  // Inside consume() only: reaps the completions that have arrived, without waiting, and
+  // resubmits what they need (the rest of a short read, a retry), so a caller that computes a
+  // block in pieces keeps the ring busy while it computes.
+  void poll();
 
   unsigned queue_depth() const { return queue_depth_; }
   std::string describe() const;  // for labels and the context
@@ -69,6 +75,11 @@ class UringReader {
   void submit(const Blocks& blocks, std::size_t slot);
   void flush();
   void reap(const Blocks& blocks, const std::filesystem::path& path, bool wait, UringStats& stats);
+  struct Pass {  // what poll() needs of the read_in_order() in progress
+    const Blocks* blocks;
+    const std::filesystem::path* path;
+    UringStats* stats;
+  };
 
   io_uring ring_{};
   unsigned queue_depth_;
@@ -79,6 +90,7 @@ class UringReader {
   std::vector<Slot> slots_;
   std::size_t completions_seen_ = 0;  // over the reader's life: the faults' period
   std::size_t outstanding_ = 0;       // reads submitted whose completion was not reaped
+  std::optional<Pass> pass_;
 };
 
 }  // namespace pipebench::io

@@ -232,3 +232,21 @@ TEST(DirectIo, MemoryFilesystemRefusesWithAReason) {
   EXPECT_FALSE(d.supported);
   EXPECT_NE(d.refused.find("tmpfs"), std::string::npos) << d.refused;
 }
+
+TEST(Uring, PollWhileComputingReapsAndResubmits) {
+  TempDir dir;
+  auto f = io::DataFile::create_or_reuse(dir.path, 32 * 4096, kSeed, false);
+  const io::Blocks blocks{f.bytes(), 8192};
+  auto reader = ring_or_skip(f.fd(io::Mode::buffered), 4, 8192, 1, {0, 3, 0});
+  if (!reader) GTEST_SKIP() << "io_uring refused here";
+  EXPECT_THROW(reader->poll(), std::logic_error) << "poll() outside a pass";
+  std::size_t expected = 0;
+  const io::UringStats stats = reader->read_in_order(blocks, f.path(), [&](std::size_t b, const char* data) {
+    EXPECT_EQ(b, expected++);
+    reader->poll();  // between pieces of a compute
+    EXPECT_TRUE(holds_generated(data, blocks.offset(b), blocks.length(b))) << "block " << b;
+    reader->poll();
+  });
+  EXPECT_EQ(expected, blocks.count());
+  EXPECT_GT(stats.short_reads, 0u);
+}
