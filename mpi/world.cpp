@@ -1,7 +1,10 @@
 #include "world.hpp"
 
+#include <sched.h>
+
 #include <array>
 #include <stdexcept>
+#include <vector>
 
 namespace pipebench::mpi {
 
@@ -104,6 +107,38 @@ std::vector<std::pair<std::string, std::string>> transport_cvars() {
     if (!value.empty()) out.emplace_back(name, value);
   }
   MPI_T_finalize();
+  return out;
+}
+
+std::string binding_of_ranks() {
+  // This rank's CPUs as ranges: "0-3,8".
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::string mine;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (!CPU_ISSET(c, &set)) continue;
+      int last = c;
+      while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
+      if (!mine.empty()) mine += ',';
+      mine += std::to_string(c);
+      if (last > c) mine.append("-").append(std::to_string(last));
+      c = last;
+    }
+  } else {
+    mine = "unknown";
+  }
+  constexpr int kWidth = 256;
+  std::array<char, kWidth> local{};
+  mine.copy(local.data(), kWidth - 1);
+  int rank = 0, size = 1;
+  PIPEBENCH_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  PIPEBENCH_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
+  std::vector<char> all(rank == 0 ? static_cast<std::size_t>(kWidth) * size : 0);
+  PIPEBENCH_MPI_CHECK(MPI_Gather(local.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, 0, MPI_COMM_WORLD));
+  std::string out;
+  for (int r = 0; rank == 0 && r < size; ++r)
+    out.append(r ? "; " : "").append("rank ").append(std::to_string(r)).append(": cpus ").append(all.data() + r * kWidth);
   return out;
 }
 

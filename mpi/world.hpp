@@ -27,6 +27,10 @@ World init(int* argc, char*** argv, const std::string& thread_level);
 const char* thread_level_name(int level);
 int parse_thread_level(const std::string& name);  // -1 when unknown
 
+// Where every rank may run: "rank 0: cpus 0; rank 1: cpus 1" (sched_getaffinity on each rank,
+// gathered on rank 0; other ranks get ""). Collective.
+std::string binding_of_ranks();
+
 // Control variables (MPI_T) that say how messages move: eager limits, the single-copy
 // mechanism, the send size. Each as "name = value"; what the library does not expose is absent.
 std::vector<std::pair<std::string, std::string>> transport_cvars();

@@ -50,8 +50,9 @@ def verified(doc, ranks):
         check(not b.get("error_occurred"), f"{name}: {b.get('error_message')}")
     ctx = doc["context"]
     check(ctx.get("mpi_ranks") == str(ranks), f"context mpi_ranks {ctx.get('mpi_ranks')}")
-    for key in ["mpi_library", "mpi_thread_level_provided", "mpi_ranks_per_node"]:
+    for key in ["mpi_library", "mpi_thread_level_provided", "mpi_ranks_per_node", "mpi_binding"]:
         check(key in ctx, f"context lacks {key}")
+    check(ctx["mpi_binding"].count("rank ") == ranks, f"mpi_binding names not every rank: {ctx['mpi_binding']}")
     for w in WORKLOADS:
         for s in ["none", "test", "thread"]:
             names = [n for n in runs if n.startswith(f"mpi/{w}/pipelined/") and n.endswith(f"strategy:{s}")]

@@ -7,7 +7,6 @@
 
 #include "common.hpp"
 #include "harness.hpp"
-#include "topology.hpp"
 
 namespace {
 
@@ -49,7 +48,7 @@ int main(int argc, char** argv) {
                        {"mpi_thread_level_provided", mpi::thread_level_name(world.thread_level)},
                        {"mpi_ranks", std::to_string(world.size)},
                        {"mpi_ranks_per_node", std::to_string(world.ranks_per_node)},
-                       {"mpi_rank0_binding", pipebench::cpu::topology().summary()}};
+                       {"mpi_binding", mpi::binding_of_ranks()}};
   for (const auto& [name, value] : mpi::transport_cvars()) processes.context.push_back({"mpi_t/" + name, value});
 
   const int rc = pb::run_main(argc, argv, "mpi", processes);
