@@ -28,6 +28,13 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+IFS=, read -r -a chosen <<<"$suites"
+for s in "${chosen[@]}"; do  # names are checked before anything is installed or built
+  case "$s" in cpu|io|mpi|cuda) ;; *) echo "run.sh: --suites: '$s' is not one of cpu, io, mpi, cuda" >&2; exit 2 ;; esac
+done
+[[ "${PIPEBENCH_MPI_RANKS:-2}" =~ ^[1-9][0-9]*$ ]] ||
+  { echo "run.sh: PIPEBENCH_MPI_RANKS: '${PIPEBENCH_MPI_RANKS}' is not a positive integer" >&2; exit 2; }
+
 scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
@@ -39,7 +46,6 @@ if [ -z "$suites" ]; then
 fi
 IFS=, read -r -a chosen <<<"$suites"
 for s in "${chosen[@]}"; do
-  [ -n "${binary[$s]:-}" ] || { echo "run.sh: --suites: '$s' is not one of cpu, io, mpi, cuda" >&2; exit 2; }
   [ -x "${binary[$s]}" ] || { echo "run.sh: ${binary[$s]} was not built (see the configure lines of cmake)" >&2; exit 2; }
 done
 
