@@ -40,8 +40,12 @@ std::vector<Step> pipelined_plan(std::size_t chunks, std::size_t streams, Order 
     for (std::size_t c = 0; c < chunks; ++c)
       for (Op op : ops) plan.push_back({op, c, stream_of(c, streams)});
   } else {
+    // Stream by stream within each stage: a stream's chunks reach the copy engine together, so
+    // its kernels can start after its share of the copies (the model's k pieces), not after
+    // nearly all of them as a chunk-by-chunk order across streams would make them wait.
     for (Op op : ops)
-      for (std::size_t c = 0; c < chunks; ++c) plan.push_back({op, c, stream_of(c, streams)});
+      for (std::size_t s = 0; s < streams; ++s)
+        for (std::size_t c = s; c < chunks; c += streams) plan.push_back({op, c, s});
   }
   return plan;
 }

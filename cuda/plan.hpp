@@ -13,7 +13,8 @@ namespace pipebench::cuda {
 enum class Op { h2d, kernel, d2h };
 
 // depth_first: per chunk H2D, kernel, D2H. breadth_first: every H2D, then every kernel, then
-// every D2H (the order that kept one copy engine busy on GPUs with a single hardware queue).
+// every D2H, stream by stream within each (the order that kept one copy engine busy on GPUs
+// with a single hardware queue).
 enum class Order { depth_first, breadth_first };
 
 // Where the host side of the copies lives. pinned: cudaMallocHost; registered: ordinary pages

@@ -45,9 +45,10 @@ TEST(CudaPlan, DepthFirstIssuesEachChunkWhole) {
 }
 
 TEST(CudaPlan, BreadthFirstIssuesEachStageForEveryChunk) {
-  const std::vector<Step> want = {{Op::h2d, 0, 0},    {Op::h2d, 1, 1},    {Op::h2d, 2, 0},
-                                  {Op::kernel, 0, 0}, {Op::kernel, 1, 1}, {Op::kernel, 2, 0},
-                                  {Op::d2h, 0, 0},    {Op::d2h, 1, 1},    {Op::d2h, 2, 0}};
+  // Stream by stream within a stage: stream 0's chunks 0 and 2, then stream 1's chunk 1.
+  const std::vector<Step> want = {{Op::h2d, 0, 0},    {Op::h2d, 2, 0},    {Op::h2d, 1, 1},
+                                  {Op::kernel, 0, 0}, {Op::kernel, 2, 0}, {Op::kernel, 1, 1},
+                                  {Op::d2h, 0, 0},    {Op::d2h, 2, 0},    {Op::d2h, 1, 1}};
   EXPECT_EQ(pb::cuda::pipelined_plan(3, 2, Order::breadth_first), want);
 }
 

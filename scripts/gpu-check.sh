@@ -2,8 +2,8 @@
 # The check for a machine with a GPU: build pipebench-cuda (Release, build-gpu/), run the CUDA
 # tests, run the quick CUDA suite, and print a short table of what was measured: the device,
 # H2D and D2H rates against the copy peak the same binary measured, and per workload point the
-# best stream count and issue order with its speedup and overlap efficiency. About 3 minutes
-# on an H100 machine with 16 cores, the build included.
+# best stream count and issue order with its speedup and overlap efficiency. Estimated 3 to 5
+# minutes on an H100 machine with 16 cores, the build included (not yet run on one).
 #
 #   scripts/gpu-check.sh              writes build-gpu/gpu-check/{cuda.json,cuda.txt,build.log}
 #   scripts/gpu-check.sh -- <flags>   extra flags for pipebench-cuda (e.g. --benchmark_filter=elementwise)
@@ -20,9 +20,25 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-# A GPU machine may have no network: deps.sh then cannot install, and the build says what is
-# missing, if anything is.
-if ! scripts/deps.sh; then
+# A GPU machine may have no network. Its libraries can come carried in .deps/debs (downloaded
+# here by scripts/gpu-deps.sh, unpacked there into .deps/root), or installed;
+# PIPEBENCH_NO_DEPS=1 skips deps.sh, which would only fail without a network.
+prefix_args=()
+if [ -d .deps/debs ] && [ ! -d .deps/root/usr ]; then
+  for deb in .deps/debs/*.deb; do dpkg -x "$deb" .deps/root; done
+fi
+if [ -d .deps/root/usr ]; then
+  root=$PWD/.deps/root/usr
+  multiarch=$root/lib/x86_64-linux-gnu
+  # OpenBLAS's .pc sits in its variant's folder (Debian links it by alternatives, which dpkg -x
+  # does not run).
+  export PKG_CONFIG_PATH=$multiarch/pkgconfig:$multiarch/openblas-pthread/pkgconfig:$root/share/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+  export LD_LIBRARY_PATH=$multiarch:$multiarch/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  # pkg-config files name /usr: point them at the carried tree.
+  export PKG_CONFIG_SYSROOT_DIR=$PWD/.deps/root
+  prefix_args=(-DCMAKE_PREFIX_PATH="$root" -DCMAKE_FIND_ROOT_PATH="$PWD/.deps/root")
+  echo "gpu-check: using the libraries carried in .deps/root" >&2
+elif [ -z "${PIPEBENCH_NO_DEPS:-}" ] && ! scripts/deps.sh; then
   echo "gpu-check: scripts/deps.sh could not install the missing packages; trying with what is installed" >&2
 fi
 
@@ -31,7 +47,7 @@ mkdir -p "$out"
 jobs=$(nproc 2>/dev/null || echo 2)
 start=$SECONDS
 echo "gpu-check: building pipebench-cuda into build-gpu/ (log: $out/build.log)" >&2
-if ! { cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DPIPEBENCH_WITH_CUDA=ON \
+if ! { cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DPIPEBENCH_WITH_CUDA=ON "${prefix_args[@]}" \
          -DPIPEBENCH_WITH_MPI=OFF -DPIPEBENCH_WITH_URING=OFF &&
        cmake --build build-gpu -j "$jobs" --target pipebench-cuda cuda_plan_test; } >"$out/build.log" 2>&1; then
   tail -n 30 "$out/build.log" >&2
