@@ -228,27 +228,22 @@ Entry consume_entry(ChunkedInstance& in, const Params& pt) {
 Pair make_chunked_pair(const Suite& suite) {
   const bool full = suite.options.full;
   using V = std::vector<std::string>;
-  Pair p;
-  p.domain = "mpi";
-  p.workload = "chunked";
-  p.timing = Timing::manual;
-  p.iterations = mpi_pairs::iterations(suite.options);
+  Pair p = mpi_pair(suite, "chunked");
   p.axes = {{"bytes", full ? V{"1048576", "16777216", "67108864"} : V{"16777216"}},
             {"compute", full ? V{"50", "100", "200"} : V{"100"}}};
-  const Axis chunks{"chunks", full ? V{"4", "16", "64"} : V{"16"}};
-  const Axis strategy{"strategy", {"none", "test", "thread"}};
+  const Axis chunks = chunks_axis(full), strategy = strategy_axis();
   const std::uint64_t seed = suite.options.seed;
   p.make_instance = [seed](const Params& pt) {
     return std::make_unique<ChunkedInstance>(static_cast<std::size_t>(pt.get_int("bytes")),
                                              static_cast<double>(pt.get_int("compute")), seed);
   };
+  // OSU's and IMB's t_pure here: the chunks sent alone; t_CPU: produce or consume in the run.
   p.validate = [](const Params& pt) {
     if (std::string why = mpi_pairs::validate_common(pt); !why.empty()) return why;
     if (pt.has("chunks") && pt.get_int("chunks") > pt.get_int("bytes") / static_cast<std::int64_t>(sizeof(float)))
       return "--chunks " + pt.get("chunks") + ": more chunks than the floats of --bytes " + pt.get("bytes");
     return std::string();
   };
-  p.metrics = overlap_metrics;  // t_pure: the chunks sent alone; t_CPU: produce or consume in the run
   p.variants = {
       variant<ChunkedInstance>("serial", Role::serial, {},
                                [](ChunkedInstance& in, const Params&) { return serial_entry(in); }),

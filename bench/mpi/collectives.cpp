@@ -1,5 +1,5 @@
 // mpi/iallreduce and mpi/ialltoall: a non-blocking collective overlapped with compute that
-// does not depend on it (the intensity polynomial over 2^20 floats per rank, calibrated to
+// does not depend on it (the intensity polynomial over floats of its own, cells calibrated to
 // `compute` percent of the collective's time).
 //   serial     the blocking collective (MPI_Allreduce, MPI_Alltoall), then the compute
 //   pipelined  post the non-blocking one, compute in `chunks` chunks under a progress strategy,
@@ -201,25 +201,18 @@ Entry compute_entry(CollectiveInstance& in) {
 Pair make_collective_pair(const Suite& suite, Collective kind) {
   const bool full = suite.options.full;
   using V = std::vector<std::string>;
-  Pair p;
-  p.domain = "mpi";
-  p.workload = kind == Collective::allreduce ? "iallreduce" : "ialltoall";
-  p.timing = Timing::manual;
-  p.iterations = mpi_pairs::iterations(suite.options);
+  Pair p = mpi_pair(suite, kind == Collective::allreduce ? "iallreduce" : "ialltoall");
   p.axes = {{"bytes", full ? V{"1024", "4096", "65536", "1048576", "4194304"} : V{"4096", "1048576"}},
             {"compute", full ? V{"50", "100", "200"} : V{"100"}}};
-  const Axis chunks{"chunks", full ? V{"4", "16", "64"} : V{"16"}};
-  const Axis strategy{"strategy", {"none", "test", "thread"}};
+  const Axis chunks = chunks_axis(full), strategy = strategy_axis();
   const std::uint64_t seed = suite.options.seed;
   p.make_instance = [seed, kind](const Params& pt) {
     return std::make_unique<CollectiveInstance>(kind, static_cast<std::size_t>(pt.get_int("bytes")),
                                                 static_cast<double>(pt.get_int("compute")), seed);
   };
-  p.validate = mpi_pairs::validate_common;
   p.ideal = [](const std::map<std::string, double>& stages, const Params&) {
     return std::max(stages.at("stage_comm"), stages.at("stage_compute"));  // independent: full overlap
   };
-  p.metrics = overlap_metrics;
   p.variants = {
       variant<CollectiveInstance>("serial", Role::serial, {},
                                   [](CollectiveInstance& in, const Params&) { return serial_entry(in); }),
@@ -232,8 +225,9 @@ Pair make_collective_pair(const Suite& suite, Collective kind) {
   };
   p.context = {{"message", kind == Collective::allreduce ? "bytes per rank, MPI_SUM of floats"
                                                           : "bytes per rank and destination (MPI_FLOAT blocks)"},
-               {"compute", "the intensity polynomial over 2^20 floats per rank, independent of the collective; "
-                           "degree calibrated so it takes compute% of the non-blocking collective alone"}};
+               {"compute", "the intensity polynomial over floats of each rank's own, independent of the collective; "
+                           "cells (then Horner steps) calibrated so it takes compute% of the non-blocking "
+                           "collective alone"}};
   return p;
 }
 

@@ -12,8 +12,10 @@ namespace {
 mpi::World g_world;
 constexpr int kMaxDegree = 1 << 16;
 
+const std::vector<std::string> kStrategies = {"none", "test", "thread"};
+
 PIPEBENCH_REGISTER_OPTION(mpi, strategy, "Progress strategy of the pipelined variants", DomainOption::Kind::choice,
-                          {"none", "test", "thread"})
+                          kStrategies)
 PIPEBENCH_REGISTER_OPTION(mpi, compute, "Compute per step, in percent of the communication's time (calibrated)",
                           DomainOption::Kind::positive)
 PIPEBENCH_REGISTER_OPTION(mpi, iterations, "Iterations of every entry, the same on every rank (default 30; --full 100)",
@@ -26,6 +28,23 @@ std::int64_t iterations(const SuiteOptions& options) {
   if (auto it = options.values.find("iterations"); it != options.values.end()) return std::stoll(it->second);
   return options.full ? 100 : 30;
 }
+
+Pair mpi_pair(const Suite& suite, std::string workload) {
+  Pair p;
+  p.domain = "mpi";
+  p.workload = std::move(workload);
+  p.timing = Timing::manual;
+  p.iterations = iterations(suite.options);
+  p.validate = validate_common;
+  p.metrics = overlap_metrics;
+  return p;
+}
+
+Axis chunks_axis(bool full) {
+  return {"chunks", full ? std::vector<std::string>{"4", "16", "64"} : std::vector<std::string>{"16"}};
+}
+
+Axis strategy_axis() { return {"strategy", kStrategies}; }
 
 std::string validate_common(const Params& pt) {
   const auto bytes = pt.get_int("bytes");

@@ -91,6 +91,14 @@ std::int64_t iterations(const SuiteOptions& options);
 // What every MPI point must satisfy: "" or one line naming the option.
 std::string validate_common(const Params& pt);
 
+// What every MPI pair shares: timing by the slowest rank (Timing::manual), the fixed iteration
+// count, the common checks, and OSU's and IMB's percentages for its pipelined entries.
+Pair mpi_pair(const Suite& suite, std::string workload);
+// The pipelined variants' own axes: the compute chunks (between which the test strategy tests)
+// and the progress strategy.
+Axis chunks_axis(bool full);
+Axis strategy_axis();
+
 // The world, for the pairs (set by main before anything is registered).
 const mpi::World& world();
 void set_world(const mpi::World& w);

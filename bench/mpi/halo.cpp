@@ -208,30 +208,22 @@ Entry compute_entry(HaloInstance& in, Part part) {
 Pair make_halo_pair(const Suite& suite) {
   const bool full = suite.options.full;
   using V = std::vector<std::string>;
-  Pair p;
-  p.domain = "mpi";
-  p.workload = "halo";
-  p.timing = Timing::manual;
-  p.iterations = mpi_pairs::iterations(suite.options);
-  // Below Open MPI's 4 KiB eager limit and far above it (a rendezvous).
+  Pair p = mpi_pair(suite, "halo");
   // A row of the 2-D grid is one message; the calibration sets the rows. Below Open MPI's 4 KiB
   // eager limit and above it (a rendezvous through CMA). At 100% a block has few rows, and the
   // boundary rows, which wait for the exchange, are a large share: 200% in the quick suite.
   p.axes = {{"bytes", full ? V{"1024", "4096", "65536", "1048576"} : V{"1024", "65536"}},
             {"compute", full ? V{"50", "100", "200", "400"} : V{"200"}}};
-  const Axis chunks{"chunks", full ? V{"4", "16", "64"} : V{"16"}};
-  const Axis strategy{"strategy", {"none", "test", "thread"}};
+  const Axis chunks = chunks_axis(full), strategy = strategy_axis();
   const std::uint64_t seed = suite.options.seed;
   p.make_instance = [seed](const Params& pt) {
     return std::make_unique<HaloInstance>(static_cast<std::size_t>(pt.get_int("bytes")),
                                           static_cast<double>(pt.get_int("compute")), seed);
   };
-  p.validate = mpi_pairs::validate_common;
   p.ideal = [](const std::map<std::string, double>& stages, const Params&) {
     // The boundary can start only after the exchange; the interior overlaps it.
     return std::max(stages.at("stage_comm"), stages.at("stage_interior")) + stages.at("stage_boundary");
   };
-  p.metrics = overlap_metrics;
   auto pipelined = variant<HaloInstance>("pipelined", Role::pipelined, {chunks, strategy},
                                          [](HaloInstance& in, const Params& pt) { return pipelined_entry(in, pt); });
   pipelined.stages = {"stage_comm", "stage_interior", "stage_boundary"};
@@ -248,8 +240,8 @@ Pair make_halo_pair(const Suite& suite) {
   };
   p.context = {{"decomposition", "periodic 2-D grid of rows of bytes/4 cells, one block of rows per rank; halo: "
                                  "one row from each neighbour"},
-               {"compute", "3-point stencil of stride h through the intensity polynomial; degree calibrated so "
-                           "one step takes compute% of the exchange (slowest rank, median of 15)"}};
+               {"compute", "3-point stencil of stride h through the intensity polynomial; rows (then Horner "
+                           "steps) calibrated so one step takes compute% of the exchange (slowest rank, median)"}};
   return p;
 }
 
