@@ -234,6 +234,23 @@ double compute_block(const char* data, std::size_t length, int degree, kernels::
   return kernels::poly_sum(reinterpret_cast<const float*>(data), length / sizeof(float), degree, isa);
 }
 
+// What serial, thread and uring share: a timed pass that reads and sums every block, checked
+// block by block against the references.
+Entry summing_entry(ReadInstance& in, Mode mode, std::shared_ptr<PassState> state, const Blocks& blocks, Kernel k,
+                    int degree, std::function<void()> run, bool uring, std::string label) {
+  const std::vector<double>& refs = in.references(degree, blocks);
+  Entry e;
+  e.run = std::move(run);
+  e.timed = timed_pass(&in, mode, state, e.run);
+  e.measured = pass_counters(mode, state, uring);
+  e.check = [state, &refs, blocks, k, degree] { return check_sums(*state, refs, blocks, k.width, degree); };
+  e.poison = [state] { state->poison(); };
+  e.flops = 2.0 * degree * static_cast<double>(in.file.bytes() / sizeof(float));
+  e.bytes = static_cast<double>(in.file.bytes());
+  e.label = std::move(label);
+  return e;
+}
+
 // serial and thread: a pread stage and a compute stage; only the schedule differs.
 Entry pread_compute_entry(ReadInstance& in, const Params& pt, cpu::Schedule schedule, Kernel k, bool bind,
                           const Setup& setup) {
@@ -258,17 +275,8 @@ Entry pread_compute_entry(ReadInstance& in, const Params& pt, cpu::Schedule sche
        }},
   };
   auto pipeline = std::make_shared<cpu::Pipeline>(std::move(stages), schedule, slots, bind);
-  const std::vector<double>& refs = in.references(degree, blocks);
-  Entry e;
-  e.run = [pipeline, blocks] { pipeline->run(blocks.count()); };
-  e.timed = timed_pass(&in, a.mode, state, e.run);
-  e.measured = pass_counters(a.mode, state, false);
-  e.check = [state, &refs, blocks, k, degree] { return check_sums(*state, refs, blocks, k.width, degree); };
-  e.poison = [state] { state->poison(); };
-  e.flops = 2.0 * degree * static_cast<double>(in.file.bytes() / sizeof(float));
-  e.bytes = static_cast<double>(in.file.bytes());
-  e.label = pipeline->binding();
-  return e;
+  return summing_entry(in, a.mode, state, blocks, k, degree, [pipeline, blocks] { pipeline->run(blocks.count()); },
+                       false, pipeline->binding());
 }
 
 // The io_uring reader runs on a pipeline's one pinned thread, like the serial variant's.
@@ -313,17 +321,8 @@ Entry uring_entry(ReadInstance& in, const Params& pt, Kernel k, bool bind, const
         state->uring.retries += stats.retries;
       },
       bind);
-  const std::vector<double>& refs = in.references(degree, blocks);
-  Entry e;
-  e.run = [pipeline] { pipeline->run(1); };
-  e.timed = timed_pass(&in, a.mode, state, e.run);
-  e.measured = pass_counters(a.mode, state, true);
-  e.check = [state, &refs, blocks, k, degree] { return check_sums(*state, refs, blocks, k.width, degree); };
-  e.poison = [state] { state->poison(); };
-  e.flops = 2.0 * degree * static_cast<double>(in.file.bytes() / sizeof(float));
-  e.bytes = static_cast<double>(in.file.bytes());
-  e.label = pipeline->binding() + "; " + reader->describe();
-  return e;
+  return summing_entry(in, a.mode, state, blocks, k, degree, [pipeline] { pipeline->run(1); }, true,
+                       pipeline->binding() + "; " + reader->describe());
 }
 
 Entry stage_pread_entry(ReadInstance& in, const Params& pt, bool bind, const Setup& setup) {
@@ -406,11 +405,7 @@ Entry stage_compute_entry(ReadInstance& in, const Params& pt, Kernel k, bool bin
   }
   Entry e;
   e.run = [pipeline, blocks] { pipeline->run(blocks.count()); };
-  e.timed = [run = e.run] {
-    const auto t0 = std::chrono::steady_clock::now();
-    run();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
+  e.timed = timed_pass(&in, Mode::direct, state, e.run);  // no file: nothing to drop or sample
   e.check = [state, refs, blocks, k, degree] { return check_sums(*state, refs, blocks, k.width, degree); };
   e.poison = [state] { state->poison(); };
   e.flops = 2.0 * degree * static_cast<double>(in.file.bytes() / sizeof(float));
