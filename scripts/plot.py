@@ -16,7 +16,9 @@ folder of a Slurm job array). Figure types, one file per type and pair (domain/w
                              bound (top), overlap efficiency (bottom)
   scaling_vs_ranks           time and speedup against MPI ranks
 
-A type the input has no data for is skipped with one line on stderr. Each figure is written
+A type the input has no data for is skipped with one line on stderr. A file whose context
+has `pipebench_synthetic` (the test fixtures) gets every figure drawn from it stamped
+"SYNTHETIC DATA, NOT A MEASUREMENT" and a `synthetic` column in pairs.csv. Each figure is written
 for a one-column (3.5 in) and a two-column (7.16 in) layout as vector PDF (TrueType fonts
 embedded) and PNG, named <type>_<domain>_<workload>.<1col|2col>.<pdf|png>; pairs.csv is
 every entry joined with its serial and stage-alone siblings.
@@ -38,6 +40,8 @@ UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 # cpu/io call theirs stage_compute, cuda its kernel stage stage_kernel.
 COMPUTE_STAGES = ("stage_compute", "stage_kernel")
 EFFICIENCY_AXES = ("chunks", "queue_depth", "streams")
+# A context key that marks a file as made up (test fixtures): its figures are stamped.
+SYNTHETIC = "pipebench_synthetic"
 FIGURE_TYPES = ["speedup", "speedup_vs_ratio", "throughput_vs_chains"] + \
                [f"efficiency_vs_{a}" for a in EFFICIENCY_AXES] + ["scaling_vs_ranks"]
 # Paper widths in inches: IEEE/ACM single column (3.5) and full text width (7.16).
@@ -322,6 +326,7 @@ class Writer:
     def __init__(self, outdir, columns, formats):
         self.outdir, self.columns, self.formats = outdir, columns, formats
         self.written = []
+        self.stamp = None  # set while drawing from a file marked synthetic
 
     def figures(self, height):
         """(columns, figure) for every requested width; `height` maps columns to inches."""
@@ -331,6 +336,11 @@ class Writer:
 
     def save(self, fig, stem, cols, caption):
         import matplotlib.pyplot as plt
+        if self.stamp:
+            # Across the figure, so a cropped or resized copy still says it.
+            fig.text(0.5, 0.5, self.stamp, transform=fig.transFigure, ha="center", va="center", rotation=20,
+                     fontsize="xx-large", color="#D55E00", alpha=0.35, zorder=100)
+            caption = f"{self.stamp}. {caption}"
         for fmt in self.formats:
             path = os.path.join(self.outdir, f"{stem}.{cols}col.{fmt}")
             meta = {"Title": caption, "CreationDate": None} if fmt == "pdf" else {"Title": caption}
@@ -376,8 +386,9 @@ class Series:
         self.names = {}
         for variant, params in rest:
             d = dict(params)
+            # a parameter the series lacks (serial has no chunks) is left out of its name
             parts = ([variant] if with_variant and len(variants) > 1 else []) + \
-                    [f"{k}:{human(k, d.get(k, '-'))}" for k in vary]
+                    [f"{k}:{human(k, d[k])}" for k in vary if k in d]
             self.names[(variant, params)] = " ".join(parts) or variant
         self.vary = vary
 
@@ -782,6 +793,8 @@ def write_csv(path, entries, index):
                "workload": e.workload, "variant": e.variant, **e.params}
         if e.error:
             row["error"] = e.error
+        if e.file.context.get(SYNTHETIC):
+            row["synthetic"] = e.file.context[SYNTHETIC]
         if e.run is not None:
             row["time_s"] = e.value("time")
             s = e.spread("time")
@@ -806,7 +819,7 @@ def write_csv(path, entries, index):
         rows.append(row)
     fields = ["origin", "file", "name", "domain", "workload", "variant"] + axes + \
              ["time_s", "time_min_s", "time_max_s", "repetitions", "serial_time_s"] + sorted(stage_cols) + \
-             sorted(counters) + ["label", "error"]
+             sorted(counters) + ["label", "error"] + (["synthetic"] if any("synthetic" in r for r in rows) else [])
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, restval="")
         w.writeheader()
@@ -873,6 +886,8 @@ def main(argv):
         made = []
         for pair in sorted(by_pair):
             es = by_pair[pair]
+            synthetic = sorted({e.file.path for e in es if e.file.context.get(SYNTHETIC)})
+            writer.stamp = "SYNTHETIC DATA, NOT A MEASUREMENT" if synthetic else None
             if fig_type == "speedup":
                 ok = fig_speedup(pair, es, index, writer)
             elif fig_type == "speedup_vs_ratio":
@@ -885,6 +900,8 @@ def main(argv):
                 ok = fig_scaling(pair, es, index, writer)
             if ok:
                 made.append(pair)
+                if synthetic:
+                    note(f"{fig_type}: {pair}: drawn from synthetic data ({', '.join(synthetic)}), stamped as such")
         if not made:
             need = {"speedup": "entries with a speedup counter",
                     "speedup_vs_ratio": "pipelined entries with a compute stage and a transfer stage",

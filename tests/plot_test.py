@@ -6,6 +6,8 @@
 figures: every figure type the committed results hold data for is drawn, as non-empty
          PDF (fonts embedded, no Type 3) and PNG at one- and two-column width; the types they
          hold no data for are skipped with one line each; pairs.csv has a row per entry.
+streams: the streams figure, which no committed result can draw yet (no GPU run), from a
+         synthetic CUDA fixture made here; it must come out stamped as synthetic.
 errors:  a missing file, a file that is not Google Benchmark JSON, and a result without
          pairs each end with one line on stderr and a non-zero exit.
 
@@ -127,6 +129,75 @@ def figures():
               f"no data for: {', '.join(sorted(all_types - want)) or 'none'}")
 
 
+def synthetic_cuda(path):
+    """A made-up CUDA result, marked `pipebench_synthetic`: no GPU has run the CUDA suite for a
+    committed result yet, and the streams figure must not wait for one to be tested. Names
+    follow pipebench-cuda's contract; times follow the pipeline model with a made-up loss that
+    shrinks with streams, so the figure has something to draw. Never a result."""
+    n, k_all, reps = 32, (1, 2, 4, 8), 3
+    base = "cuda/elementwise/{v}/bytes:67108864"
+    h2d = d2h = 5.6e-3  # seconds: 64 MiB at ~12 GB/s, round numbers
+    runs = []
+
+    def add(name, seconds, **counters):
+        for r in range(reps):
+            t = seconds * (1 + 0.01 * (r - 1))  # a spread, so the figure draws whiskers
+            runs.append({"name": name, "run_name": name, "run_type": "iteration", "repetitions": reps,
+                         "repetition_index": r, "threads": 1, "iterations": 5, "real_time": t * 1e6,
+                         "cpu_time": t * 1e5, "time_unit": "us", **counters})
+
+    add(base.format(v="stage_h2d") + f"/chunks:{n}/memory:pinned", h2d)
+    add(base.format(v="stage_d2h") + f"/chunks:{n}/memory:pinned", d2h)
+    for intensity, kernel in ((1024, 6.0e-3), (16384, 24.0e-3)):
+        add(base.format(v="stage_kernel") + f"/chunks:{n}/intensity:{intensity}", kernel)
+        serial = h2d + kernel + d2h
+        add(base.format(v="serial") + f"/intensity:{intensity}/memory:pinned", serial)
+        ideal = serial / n + (n - 1) * max(h2d, kernel, d2h) / n
+        for order, loss in (("depth_first", 0.5), ("breadth_first", 0.3)):
+            for k in k_all:
+                t = ideal + (serial - ideal) * loss / k
+                add(base.format(v="pipelined") + f"/chunks:{n}/intensity:{intensity}/memory:pinned/order:{order}"
+                    f"/streams:{k}", t, t_ideal=ideal, t_serial=serial, speedup=serial / t,
+                    speedup_bound=serial / ideal, efficiency=(serial - t) / (serial - ideal))
+    with open(path, "w") as f:
+        json.dump({"context": {"host_name": "fixture", "pipebench_synthetic": "tests/plot_test.py fixture, "
+                               "made-up times in the shape of pipebench-cuda's output"},
+                   "benchmarks": runs}, f)
+
+
+def streams():
+    """The efficiency_vs_streams figure (and the other figures a CUDA result makes) from the
+    synthetic fixture: drawn, valid, and stamped as synthetic in the figure and the CSV."""
+    with tempfile.TemporaryDirectory() as out:
+        fixture = os.path.join(out, "cuda.json")
+        synthetic_cuda(fixture)
+        r = plot("-o", out, fixture)
+        check(r.returncode == 0, f"plot.py exit {r.returncode}\n{r.stderr}")
+        written = r.stdout.split()
+        for kind in ("efficiency_vs_streams", "speedup", "speedup_vs_ratio"):
+            for cols in (1, 2):
+                png = os.path.join(out, f"{kind}_cuda_elementwise.{cols}col.png")
+                pdf = os.path.join(out, f"{kind}_cuda_elementwise.{cols}col.pdf")
+                check(png in written and pdf in written, f"{kind}: {cols}-column figure not written:\n{r.stderr}")
+                check(png_width(png) == WIDTH_PX[cols], f"{png}: {png_width(png)} px wide")
+                with open(pdf, "rb") as f:
+                    data = f.read()
+                check(data.startswith(b"%PDF") and b"/FontFile2" in data, f"{pdf}: not a PDF with embedded fonts")
+                check(b"SYNTHETIC" in data, f"{pdf}: no synthetic stamp in the document")
+            check(re.search(rf"^plot\.py: {kind}: cuda/elementwise: drawn from synthetic data", r.stderr, re.M),
+                  f"{kind}: no note that the figure is synthetic:\n{r.stderr}")
+        with open(os.path.join(out, "pairs.csv")) as f:
+            rows = list(csv.DictReader(f))
+        check(rows and all(row.get("synthetic") for row in rows), "pairs.csv: rows not marked synthetic")
+        # The committed results are real: no synthetic column there.
+        r = plot("-o", os.path.join(out, "real"), "--figures", "speedup", INPUTS[0])
+        check(r.returncode == 0, f"plot.py on a real result: exit {r.returncode}\n{r.stderr}")
+        with open(os.path.join(out, "real", "pairs.csv")) as f:
+            check("synthetic" not in f.readline(), "pairs.csv of a real result has a synthetic column")
+        check("synthetic" not in r.stderr, f"a real result called synthetic:\n{r.stderr}")
+    print("plot_test: efficiency_vs_streams drawn from the synthetic CUDA fixture, stamped as synthetic")
+
+
 def one_line_error(args, what, expect):
     r = plot(*args)
     lines = r.stderr.strip().splitlines()
@@ -158,7 +229,7 @@ def errors():
 
 
 if __name__ == "__main__":
-    cases = {"figures": figures, "errors": errors}
+    cases = {"figures": figures, "errors": errors, "streams": streams}
     if len(sys.argv) < 2 or sys.argv[1] not in cases:
         print(f"usage: plot_test.py {'|'.join(cases)} [CHECKOUT]", file=sys.stderr)
         sys.exit(2)
