@@ -10,7 +10,6 @@ namespace pipebench::mpi {
 
 namespace {
 
-const std::vector<std::string> kNames = {"gpipe", "1f1b", "interleaved", "zero_bubble"};
 constexpr double kUnknown = std::numeric_limits<double>::infinity();
 
 std::vector<std::vector<Op>> gpipe(int p, int m) {
@@ -138,15 +137,21 @@ double cost_of(Pass pass, const PassCosts& c) {
 
 }  // namespace
 
-const std::vector<std::string>& schedule_names() { return kNames; }
+// A function-local static: options register the names during static initialisation, before a
+// namespace-scope vector in this file would be sure to exist.
+const std::vector<std::string>& schedule_names() {
+  static const std::vector<std::string> names = {"gpipe", "1f1b", "interleaved", "zero_bubble"};
+  return names;
+}
 
 Schedule parse_schedule(const std::string& name) {
-  for (std::size_t i = 0; i < kNames.size(); ++i)
-    if (kNames[i] == name) return static_cast<Schedule>(i);
+  const auto& names = schedule_names();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<Schedule>(i);
   throw std::invalid_argument("unknown schedule '" + name + "' (gpipe, 1f1b, interleaved, zero_bubble)");
 }
 
-std::string schedule_name(Schedule s) { return kNames.at(static_cast<std::size_t>(s)); }
+std::string schedule_name(Schedule s) { return schedule_names().at(static_cast<std::size_t>(s)); }
 
 int chunks_per_rank(Schedule s) { return s == Schedule::interleaved ? 2 : 1; }
 

@@ -12,7 +12,7 @@ folder of a Slurm job array). Figure types, one file per type and pair (domain/w
                              stage-alone times, with the two-stage model curve
   throughput_vs_chains       throughput against independent chains, against the roofline built
                              from the measured FMA peak and read bandwidth
-  efficiency_vs_<axis>       for axis chunks, queue_depth, streams: speedup and the model's
+  efficiency_vs_<axis>       for axis chunks, queue_depth, streams, microbatches: speedup and the model's
                              bound (top), overlap efficiency (bottom)
   scaling_vs_ranks           time and speedup against MPI ranks
 
@@ -39,7 +39,7 @@ UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 # Stages that compute; every other stage_<name> moves data. The naming contract, not a guess:
 # cpu/io call theirs stage_compute, cuda its kernel stage stage_kernel.
 COMPUTE_STAGES = ("stage_compute", "stage_kernel")
-EFFICIENCY_AXES = ("chunks", "queue_depth", "streams")
+EFFICIENCY_AXES = ("chunks", "queue_depth", "streams", "microbatches")
 # A context key that marks a file as made up (test fixtures): its figures are stamped.
 SYNTHETIC = "pipebench_synthetic"
 FIGURE_TYPES = ["speedup", "speedup_vs_ratio", "throughput_vs_chains"] + \

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """pipebench-mpi through mpirun, at tiny sizes, each run with a timeout (a hang fails).
 
-    mpi_tests.py <case> <pipebench-mpi> <mpiexec>     case: single run2 run4 errors thread_level
+    mpi_tests.py <case> <pipebench-mpi> <mpiexec>
+    case: single run2 run4 errors thread_level training_skip training_fault
 
 Standard library only; exit 0 passed, 1 failed (first failed assertion), 77 skipped."""
 import json
@@ -68,7 +69,35 @@ def verified(doc, ranks):
                 check(0 <= b["imb_overlap_pct"] <= 100, f"{n}: IMB % outside 0..100")
         for v in ["serial", "stage_comm"]:
             check(any(n.startswith(f"mpi/{w}/{v}/") for n in runs), f"no mpi/{w}/{v} entry")
+    training(runs, ranks)
     return runs
+
+
+SCHEDULES = ["gpipe", "1f1b", "interleaved", "zero_bubble"]
+
+
+def training(runs, ranks):
+    """Pipeline-parallel training: every schedule ran, verified, with its model and bubble."""
+    for v in ["serial", "stage_forward", "stage_backward", "stage_weight"]:
+        check(any(n.startswith(f"mpi/training/{v}/") for n in runs), f"no mpi/training/{v} entry")
+    for s in SCHEDULES:
+        names = [n for n in runs if n.startswith("mpi/training/pipelined/") and n.endswith(f"schedule:{s}")]
+        check(names, f"no mpi/training pipelined entry with schedule {s}")
+        for n in names:
+            b = runs[n]
+            for counter in ["t_serial", "t_ideal", "speedup_bound", "bubble_model", "bubble_measured",
+                            "peak_in_flight", "activation_share", "compute_in_run", "imbalance"]:
+                check(counter in b, f"{n} lacks {counter}")
+            m = int(n.split("microbatches:")[1].split("/")[0])
+            # The schedules' memory: GPipe holds every microbatch, 1F1B and ZB-H1 at most one per rank.
+            want = {"gpipe": m, "1f1b": min(m, ranks), "zero_bubble": min(m, ranks)}.get(s)
+            if want is not None:
+                check(b["peak_in_flight"] == want, f"{n}: peak_in_flight {b['peak_in_flight']}, expected {want}")
+            check(0 <= b["bubble_model"] < 1, f"{n}: bubble_model {b['bubble_model']} outside [0, 1)")
+            # Messages are free in the model and not in the serial run, so at tiny batches the bound
+            # exceeds the rank count; it is always a gain.
+            check(b["speedup_bound"] > 1, f"{n}: speedup_bound {b['speedup_bound']} <= 1")
+            check(b["t_ideal"] < b["t_serial"], f"{n}: t_ideal {b['t_ideal']} >= t_serial {b['t_serial']}")
 
 
 def single(binary, mpiexec):
@@ -97,7 +126,11 @@ def errors(binary, mpiexec):
         for args, message in [(["--bytes", "1001"], "--bytes 1001: not a whole number of 4-byte floats"),
                               (["--strategy", "sometimes"], "--strategy: 'sometimes' is not one of none, test, thread"),
                               (["--chunks", "0"], "--chunks: must be positive"),
-                              (["--bytes", "64", "--chunks", "32"], "--chunks 32: more chunks than the floats")]:
+                              (["--bytes", "64", "--chunks", "32"], "--chunks 32: more chunks than the floats"),
+                              (["--schedule", "pipedream"], "--schedule: 'pipedream' is not one of gpipe, 1f1b, interleaved, zero_bubble"),
+                              (["--microbatches", "0"], "--microbatches: must be positive"),
+                              (["--bytes", "64", "--microbatches", "32"], "--microbatches 32: more microbatches than the floats"),
+                              (["--microbatches", "5000"], "--microbatches 5000: at most 4095 with 2 ranks")]:
             r = mpirun(mpiexec, 2, binary, "--no-probe", *args, f"--benchmark_out={out}")
             lines = ours(r.stderr)
             check(r.returncode != 0, f"{args}: exit 0")
@@ -116,7 +149,30 @@ def thread_level(binary, mpiexec):
             check(not b.get("error_occurred"), f"{b['name']}: {b.get('error_message')}")
 
 
-CASES = {f.__name__: f for f in [single, run2, run4, errors, thread_level]}
+def training_skip(binary, mpiexec):
+    """Interleaving needs microbatches in multiples of the ranks: otherwise a skip that says so,
+    and the other schedules still run and verify."""
+    doc, _ = run_and_load(mpiexec, 4, binary, "--benchmark_filter=mpi/training/", "--microbatches", "6")
+    runs = {b["name"]: b for b in doc["benchmarks"]}
+    check(runs, "no training entry ran")
+    for name, b in runs.items():
+        if name.endswith("schedule:interleaved"):
+            msg = b.get("error_message", "")
+            check(msg.startswith("skipped: interleaved needs microbatches (6) to be a multiple of the ranks (4)"),
+                  f"{name}: {msg!r}")
+        else:
+            check(not b.get("error_occurred"), f"{name}: {b.get('error_message')}")
+
+
+def training_fault(binary, mpiexec):
+    """A schedule that loses one weight gradient (the test seam) fails verification, loudly."""
+    os.environ["PIPEBENCH_TEST_TRAINING_FAULT"] = "skip_weight"  # mpirun passes the environment on
+    r = mpirun(mpiexec, 2, binary, *TINY, "--benchmark_filter=mpi/training/pipelined/.*schedule:1f1b")
+    check(r.returncode == 1, f"exit {r.returncode}, expected 1 (verification failed)\n{r.stderr[-2000:]}")
+    check("verification failed" in r.stdout + r.stderr, f"no 'verification failed':\n{r.stdout[-2000:]}")
+
+
+CASES = {f.__name__: f for f in [single, run2, run4, errors, thread_level, training_skip, training_fault]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] not in CASES:

@@ -59,7 +59,7 @@ def expected_types(paths):
     values = {}
     for n in names:
         parts = n.split("/")
-        rest = "/".join(p for p in parts[3:] if not p.startswith(("chunks:", "queue_depth:", "streams:", "ranks:", "chains:")))
+        rest = "/".join(p for p in parts[3:] if not p.startswith(("chunks:", "queue_depth:", "streams:", "microbatches:", "ranks:", "chains:")))
         for p in parts[3:]:
             axis, value = p.split(":", 1)
             values.setdefault((axis, parts[0], parts[1], parts[2], rest), set()).add(value)
@@ -69,7 +69,7 @@ def expected_types(paths):
         types.add("speedup_vs_ratio")
     if "chains" in swept:
         types.add("throughput_vs_chains")
-    types |= {f"efficiency_vs_{a}" for a in ("chunks", "queue_depth", "streams") if a in swept}
+    types |= {f"efficiency_vs_{a}" for a in ("chunks", "queue_depth", "streams", "microbatches") if a in swept}
     if "ranks" in swept:
         types.add("scaling_vs_ranks")
     return types
@@ -88,7 +88,7 @@ def figures():
     check(any("slurm-sweep" in p for p in INPUTS), "no committed sweep under results/plots/slurm-sweep/ci/")
     want = expected_types(INPUTS)
     all_types = {"speedup", "speedup_vs_ratio", "throughput_vs_chains", "efficiency_vs_chunks",
-                 "efficiency_vs_queue_depth", "efficiency_vs_streams", "scaling_vs_ranks"}
+                 "efficiency_vs_queue_depth", "efficiency_vs_streams", "efficiency_vs_microbatches", "scaling_vs_ranks"}
     with tempfile.TemporaryDirectory() as out:
         r = plot("-o", out, *INPUTS)
         check(r.returncode == 0, f"plot.py exit {r.returncode}\n{r.stderr}")
