@@ -317,6 +317,31 @@ def mpi_table(entries, workload):
           " over ranks of each rank's own time")
 
 
+def training_table(entries):
+    """Pipeline-parallel training: one row per point, microbatch count and schedule."""
+    rows = []
+    order = {s: i for i, s in enumerate(["gpipe", "1f1b", "interleaved", "zero_bubble"])}
+    ps = [e for e in by(entries, "training", "pipelined") if e.domain == "mpi"]
+    for p in sorted(ps, key=lambda e: (int(e.params["bytes"]), int(e.params.get("intensity", 0)),
+                                       int(e.params["microbatches"]), order.get(e.params["schedule"], 9))):
+        serial = sibling(entries, "training", "serial", p.params)
+        passes = [sibling(entries, "training", f"stage_{v}", p.params) for v in ("forward", "backward", "weight")]
+        pct = lambda v: "-" if v is None else f"{100 * v:.0f}%"
+        rows.append([f"{int(p.params['bytes']) // 1024} KiB", p.params.get("intensity", "-"), p.params["microbatches"],
+                     p.params["schedule"],
+                     " / ".join(fmt_time(e.seconds) if e else "-" for e in passes),
+                     fmt_time(serial.seconds) + spread(serial) if serial else "-", fmt_time(p.seconds) + spread(p),
+                     f"{fmt_x(p.get('speedup'))} of {fmt_x(p.get('speedup_bound'))}", fmt_f(p.get("efficiency")),
+                     f"{pct(p.get('bubble_measured'))} ({pct(p.get('bubble_model'))})",
+                     f"{p.get('peak_in_flight', 0):.0f} ({pct(p.get('activation_share'))})", fmt_f(p.get("imbalance"))])
+    table("mpi/training: pipeline-parallel schedules vs the batch as one microbatch (times: slowest rank, median)",
+          ["bytes", "intensity", "microbatches", "schedule", "F / B / W alone", "serial", "pipelined", "speedup",
+           "eff", "bubble (model)", "peak held", "imbalance"], rows,
+          "F / B / W: forward, input gradient, weight gradient over the whole batch; model: the schedule simulated at "
+          "those costs, messages free;\nbubble: share of the time the busiest rank idles; peak held: (microbatch, chunk) "
+          "activations on one rank at once (share of the batch)")
+
+
 def main(paths):
     if not paths:
         die("usage: summary.py <result.json> [...]")
@@ -339,7 +364,9 @@ def main(paths):
     if ("io", "read") in workloads:
         io_tables(entries, peers)
     for domain, workload in sorted(workloads):
-        if domain == "mpi":
+        if domain == "mpi" and workload == "training":
+            training_table(entries)
+        elif domain == "mpi":
             mpi_table(entries, workload)
         elif any(e.workload == workload and e.variant == "pipelined" for e in entries.values()):
             pipeline_table(entries, workload, domain)
