@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Figures for papers from pipebench result files (Google Benchmark JSON).
 
-    plot.py [-o DIR] [--columns 1,2] [--formats pdf,png] [--figures TYPE,...] RESULT [RESULT ...]
+    plot.py [-o DIR] [--columns 1,2] [--formats pdf,png] [--figures TYPE,...] [--where AXIS=VALUE,...]
+            RESULT [RESULT ...]
 
 RESULT is a result file or a folder searched for *.json (e.g. a run folder, or every task
 folder of a Slurm job array). Figure types, one file per type and pair (domain/workload):
@@ -49,6 +50,7 @@ WIDTHS = {1: 3.5, 2: 7.16}
 # Okabe-Ito: distinguishable with colour-vision deficiencies and in greyscale print.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+BAR_HATCHES = ["", "////", "....", "xxxx"]
 VARIANT_ORDER = ["serial", "pipelined", "ilp", "blocked", "reference"]
 
 
@@ -362,10 +364,21 @@ def legend(ax, cols, handles=None, labels=None):
     handles, labels = [handles[i] for i in order], [labels[i] for i in order]
     if cols == 2:
         ax.legend(handles, labels, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        # Right of the axes, one entry per row: past what the axes' height holds, the figure grows.
+        fig = ax.get_figure()
+        room = int(ax.get_position().height * fig.get_figheight() / 0.155)
+        if len(labels) > room:
+            fig.set_figheight(fig.get_figheight() + 0.155 * (len(labels) - room))
     else:
         ncol = 2 if max(len(lab) for lab in labels) <= 26 else 1
         ax.legend(handles, labels, ncol=ncol, loc="lower left", bbox_to_anchor=(0, 1.02, 1, 0.1), mode="expand",
                   borderaxespad=0)
+        # The legend sits above the axes: the figure grows by its rows, so many series (every
+        # schedule at every microbatch count) never squeeze the axes to nothing.
+        rows = -(-len(labels) // ncol)
+        if rows > 3:
+            fig = ax.get_figure()
+            fig.set_figheight(fig.get_figheight() + 0.16 * (rows - 3))
 
 
 class Series:
@@ -493,11 +506,14 @@ def fig_speedup(pair, entries, index, writer):
         width = 0.8 / len(labels)
         drawn = set()
         for gi, key in enumerate(keys):
-            for label, e in groups[key]:
+            # In the bars' order, so the legend lists them left to right.
+            for label, e in sorted(groups[key], key=lambda le: labels.index(le[0])):
                 li = labels.index(label)
                 x = gi + (li - (len(labels) - 1) / 2) * width
                 y, s = e.value("speedup"), e.spread("speedup")
+                # Past the palette's 8 colours, a hatch tells the repeated colours apart.
                 ax.bar(x, y, width * 0.9, color=PALETTE[li % len(PALETTE)],
+                       hatch=BAR_HATCHES[(li // len(PALETTE)) % len(BAR_HATCHES)], edgecolor="white", linewidth=0,
                        yerr=[[y - s[0]], [s[1] - y]] if s else None,
                        error_kw={"elinewidth": 0.6, "ecolor": "0.15", "capsize": 1.2},
                        label=None if label in drawn else label)
@@ -828,6 +844,29 @@ def write_csv(path, entries, index):
 
 # ---------------------------------------------------------------- main
 
+def parse_where(text):
+    """'bytes=16M,intensity=64' -> [('bytes', '16M'), ('intensity', '64')]."""
+    out = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key or not value:
+            die(f"--where: '{item}' is not AXIS=VALUE")
+        out.append((key, value))
+    return out
+
+
+def same_value(have, want):
+    """Equal as text, or as numbers with binary suffixes (16M = 16777216)."""
+    if have == want:
+        return True
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    w = want.upper().removesuffix("IB").removesuffix("B")
+    factor = scale.get(w[-1:], 1)
+    w = w[:-1] if w[-1:] in scale else w
+    h, n = number(have), number(w)
+    return h is not None and n is not None and h == n * factor
+
+
 def parse_list(text, allowed, what):
     items = [t.strip() for t in text.split(",") if t.strip()]
     bad = [t for t in items if t not in allowed]
@@ -846,6 +885,9 @@ def main(argv):
     p.add_argument("--formats", default="pdf,png", help="pdf, png (default both)")
     p.add_argument("--figures", default=",".join(FIGURE_TYPES), help="figure types (default all)")
     p.add_argument("--csv", help="the joined pair table (default: <out>/pairs.csv; '-' for none)")
+    p.add_argument("--where", default="", metavar="AXIS=VALUE,...",
+                   help="keep the entries whose AXIS is VALUE, or which have no AXIS (their serial and stage "
+                        "siblings stay), e.g. bytes=16777216,intensity=64: one point per figure for a paper")
     args = p.parse_args(argv)
     if not args.inputs:
         die("no result file given (usage: plot.py [-o DIR] RESULT [RESULT ...])")
@@ -854,6 +896,11 @@ def main(argv):
     figures = parse_list(args.figures, FIGURE_TYPES, "figures")
 
     files, entries = load(args.inputs)
+    where = parse_where(args.where)
+    for k, v in where:
+        if not any(k in e.params and same_value(e.params[k], v) for e in entries):
+            die(f"--where {k}={v}: no entry of {', '.join(f.path for f in files)} has {k} {v}")
+    entries = [e for e in entries if all(k not in e.params or same_value(e.params[k], v) for k, v in where)]
     index = Index(entries)
     pairs = [e for e in entries if e.run is not None and e.variant != "serial"
              and index.sibling(e, "serial") is not None]

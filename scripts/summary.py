@@ -337,7 +337,7 @@ def training_table(entries):
     table("mpi/training: pipeline-parallel schedules vs the batch as one microbatch (times: slowest rank, median)",
           ["bytes", "intensity", "microbatches", "schedule", "F / B / W alone", "serial", "pipelined", "speedup",
            "eff", "bubble (model)", "peak held", "imbalance"], rows,
-          "F / B / W: forward, input gradient, weight gradient over the whole batch; model: the schedule simulated at "
+          "F / B / W: forward, input gradient, weight gradient over the whole batch, by microbatch; model: the schedule simulated at "
           "those costs, messages free;\nbubble: share of the time the busiest rank idles; peak held: (microbatch, chunk) "
           "activations on one rank at once (share of the batch)")
 

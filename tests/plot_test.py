@@ -26,13 +26,15 @@ from testlib import check, fail
 ROOT = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLOT = os.path.join(ROOT, "scripts", "plot.py")
 # The committed results: the quick CPU suite, the OpenBLAS comparison, a quick run of every
-# suite (io with its queue depths, MPI on 2 ranks) and the MPI suite on 4 ranks, and a
+# suite (io with its queue depths, MPI on 2 ranks) and the MPI suite on 4 ranks, pipeline-parallel
+# training over microbatch counts, and a
 # chunks x depth sweep run as a Slurm job array on the local Slurm (results/plots/slurm-sweep/).
 INPUTS = [os.path.join(ROOT, "results/vm/20261128T034936Z/cpu.json"),
           os.path.join(ROOT, "results/vm/20261128T035011Z/cpu.json"),
           os.path.join(ROOT, "results/vm/20261128T050645Z/io.json"),
           os.path.join(ROOT, "results/vm/20261128T050645Z/mpi.json"),
-          os.path.join(ROOT, "results/vm/20261128T050923Z/mpi.json")] + \
+          os.path.join(ROOT, "results/vm/20261128T050923Z/mpi.json"),
+          os.path.join(ROOT, "results/vm/20261128T061436Z-training/mpi.json")] + \
          sorted(glob.glob(os.path.join(ROOT, "results/plots/slurm-sweep/ci/*_*")))
 WIDTH_PX = {1: round(3.5 * 300), 2: round(7.16 * 300)}
 
@@ -224,8 +226,21 @@ def errors():
         one_line_error(["-o", out, nopairs], "no pairs", r"no pairs")
         one_line_error(["-o", out], "no input", r"no result file given")
         one_line_error(["-o", out, "--figures", "pie", nopairs], "unknown figure type", r"--figures")
+        one_line_error(["-o", out, "--where", "bytes", INPUTS[0]], "--where without a value", r"--where: 'bytes' is not AXIS=VALUE")
+        one_line_error(["-o", out, "--where", "bytes=3", INPUTS[0]], "--where matching nothing", r"--where bytes=3: no entry")
         check(not os.path.exists(out) or not os.listdir(out), "bad input left files behind")
-    print("plot_test: bad input ends with one line and a non-zero exit")
+    # --where keeps one point with its serial and stage siblings: the figure still has its model.
+    with tempfile.TemporaryDirectory() as out:
+        r = plot("-o", out, "--formats", "png", "--columns", "2", "--figures", "efficiency_vs_chunks",
+                 "--where", "depth=2", *[p for p in INPUTS if "slurm-sweep" in p])
+        check(r.returncode == 0, f"--where depth=2: exit {r.returncode}\n{r.stderr}")
+        with open(os.path.join(out, "pairs.csv")) as f:
+            rows = list(csv.DictReader(f))
+        check(rows and all(row["depth"] in ("", "2") for row in rows), "--where depth=2 kept other depths")
+        check(any(row["variant"] == "serial" for row in rows), "--where dropped the serial siblings")
+        check(any(row["variant"] == "pipelined" and row["efficiency"] for row in rows),
+              "--where left no pipelined entry with its model")
+    print("plot_test: bad input ends with one line and a non-zero exit; --where keeps siblings")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@
 //   pipelined    `schedule` over `microbatches`: gpipe, 1f1b, interleaved (2 chunks of 1 layer
 //                per rank), zero_bubble (ZB-H1: input and weight gradients split)
 //   stage_forward, stage_backward, stage_weight   each pass alone over the whole batch on every
-//                rank at once (no messages): the model's pass costs
+//                rank at once (no messages), microbatch by microbatch: the model's pass costs
 // Checked on every rank: its layers' weight gradients; on rank 0, the input gradient of every
 // value. The model (T_ideal) is the schedule itself simulated at the stage-alone costs with free
 // messages; bubble_model and bubble_measured say what share of the time the busiest rank idles.
@@ -427,18 +427,24 @@ Entry schedule_entry(TrainingInstance& in, const Plan& plan) {
 
 enum class StagePass { forward, backward, weight };
 
-Entry stage_entry(TrainingInstance& in, StagePass pass) {
+// Microbatch by microbatch, both layers of each before the next, as a rank runs them in a
+// schedule: a microbatch's data stays in cache from one layer to the next, which a pass over the
+// whole batch layer by layer (the serial run) does not have.
+Entry stage_entry(TrainingInstance& in, StagePass pass, int m) {
   TrainingInstance::StageData* d = &in.stages();
   TrainingInstance* p = &in;
-  auto run = [p, d, pass](mpi::OverlapStats* stats) {
+  auto run = [p, d, pass, m](mpi::OverlapStats* stats) {
     const double t0 = MPI_Wtime();
-    for (int j = 0; j < kLayersPerRank; ++j) {
-      const float w = p->layer_weight(j);
-      const float* x = d->layer(d->in, j, p->n);
-      float* to = d->out.data() + static_cast<std::size_t>(j) * p->n;
-      if (pass == StagePass::forward) p->forward(x, to, p->n, w);
-      if (pass == StagePass::backward) p->backward(x, d->layer(d->dy, j, p->n), to, p->n, w);
-      if (pass == StagePass::weight) d->dw[j] = p->weight_grad(x, d->layer(d->dy, j, p->n), p->n);
+    for (int k = 0; k < m; ++k) {
+      const std::size_t f = p->first(k, m), cnt = p->first(k + 1, m) - f;
+      for (int j = 0; j < kLayersPerRank; ++j) {
+        const float w = p->layer_weight(j);
+        const float* x = d->layer(d->in, j, p->n) + f;
+        float* to = d->out.data() + static_cast<std::size_t>(j) * p->n + f;
+        if (pass == StagePass::forward) p->forward(x, to, cnt, w);
+        if (pass == StagePass::backward) p->backward(x, d->layer(d->dy, j, p->n) + f, to, cnt, w);
+        if (pass == StagePass::weight) d->dw[j] = (k == 0 ? 0.0 : d->dw[j]) + p->weight_grad(x, d->layer(d->dy, j, p->n) + f, cnt);
+      }
     }
     if (stats) stats->compute_seconds += MPI_Wtime() - t0;
   };
@@ -519,12 +525,18 @@ Pair make_training_pair(const Suite& suite) {
                                   return schedule_entry(in, make_plan(in, mpi::parse_schedule(pt.get("schedule")),
                                                                       static_cast<int>(pt.get_int("microbatches"))));
                                 }),
-      variant<TrainingInstance>("stage_forward", Role::stage, {},
-                                [](TrainingInstance& in, const Params&) { return stage_entry(in, StagePass::forward); }),
-      variant<TrainingInstance>("stage_backward", Role::stage, {},
-                                [](TrainingInstance& in, const Params&) { return stage_entry(in, StagePass::backward); }),
-      variant<TrainingInstance>("stage_weight", Role::stage, {},
-                                [](TrainingInstance& in, const Params&) { return stage_entry(in, StagePass::weight); }),
+      variant<TrainingInstance>("stage_forward", Role::stage, {microbatches},
+                                [](TrainingInstance& in, const Params& pt) {
+                                  return stage_entry(in, StagePass::forward, static_cast<int>(pt.get_int("microbatches")));
+                                }),
+      variant<TrainingInstance>("stage_backward", Role::stage, {microbatches},
+                                [](TrainingInstance& in, const Params& pt) {
+                                  return stage_entry(in, StagePass::backward, static_cast<int>(pt.get_int("microbatches")));
+                                }),
+      variant<TrainingInstance>("stage_weight", Role::stage, {microbatches},
+                                [](TrainingInstance& in, const Params& pt) {
+                                  return stage_entry(in, StagePass::weight, static_cast<int>(pt.get_int("microbatches")));
+                                }),
   };
   if (skip_weight_fault())
     p.context.push_back({"test_fault", "skip_weight: the last rank drops microbatch 0's weight gradient (wrong on purpose)"});
