@@ -86,10 +86,12 @@ def training(runs, ranks):
         for n in names:
             b = runs[n]
             for counter in ["t_serial", "t_ideal", "speedup_bound", "bubble_model", "bubble_measured",
-                            "peak_in_flight", "activation_share", "compute_in_run", "imbalance"]:
+                            "peak_in_flight", "activation_share", "messages", "compute_in_run", "imbalance"]:
                 check(counter in b, f"{n} lacks {counter}")
             m = int(n.split("microbatches:")[1].split("/")[0])
             # The schedules' memory: GPipe holds every microbatch, 1F1B and ZB-H1 at most one per rank.
+            chunks = 2 if s == "interleaved" else 1
+            check(b["messages"] == 2 * (ranks * chunks - 1) * m, f"{n}: messages {b['messages']}")
             want = {"gpipe": m, "1f1b": min(m, ranks), "zero_bubble": min(m, ranks)}.get(s)
             if want is not None:
                 check(b["peak_in_flight"] == want, f"{n}: peak_in_flight {b['peak_in_flight']}, expected {want}")

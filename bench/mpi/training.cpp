@@ -421,7 +421,11 @@ Entry schedule_entry(TrainingInstance& in, const Plan& plan) {
   Entry e = training_entry([p, plan](mpi::OverlapStats* stats) { p->run(plan, stats); }, [p] { p->poison(); },
                            [p] { return p->check(); }, training_flops(in), bytes);
   const double held = plan.microbatches * plan.chunks;
-  e.counters = {{"peak_in_flight", plan.peak_in_flight}, {"activation_share", plan.peak_in_flight / held}};
+  // Point-to-point messages of one pass, both directions: the model counts them free, and
+  // interleaving multiplies them (every chunk boundary, the wrap from the last rank included).
+  const double messages = 2.0 * (in.p * plan.chunks - 1) * plan.microbatches;
+  e.counters = {{"peak_in_flight", plan.peak_in_flight}, {"activation_share", plan.peak_in_flight / held},
+                {"messages", messages}};
   return e;
 }
 
