@@ -179,6 +179,9 @@ def selftest(binary):
         check(b is not None and not b.get("error_occurred"), f"clock: {sorted(runs)}")
         check(b["iterations"] == 3, f"clock: {b['iterations']} iterations, the pair fixed 3")
         check(abs(b["real_time"] - 2000.0) < 1e-6, f"clock: real_time {b['real_time']} us, timed() said 2000")
+        st = runs.get("selftest/clock/stale/n:1/pace:even")
+        check(st is not None and "result is not finite" in st.get("error_message", ""),
+              f"clock/stale: a timed iteration that wrote nothing passed: {st}")
         u = runs.get("selftest/clock/untimed/n:1/pace:even")
         check(u is not None and "without timed()" in u.get("error_message", ""), f"clock/untimed: {u}")
     # A domain's own option: in its --help, replacing its axis, refusing what it does not know.

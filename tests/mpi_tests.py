@@ -172,6 +172,12 @@ def training_fault(binary, mpiexec):
     r = mpirun(mpiexec, 2, binary, *TINY, "--benchmark_filter=mpi/training/pipelined/.*schedule:1f1b")
     check(r.returncode == 1, f"exit {r.returncode}, expected 1 (verification failed)\n{r.stderr[-2000:]}")
     check("verification failed" in r.stdout + r.stderr, f"no 'verification failed':\n{r.stdout[-2000:]}")
+    # Many microbatches (each 1/256 of a gradient) at a high intensity: the bound follows the
+    # polynomial's working degree, not --intensity, so the loss still shows.
+    r = mpirun(mpiexec, 2, binary, "--no-probe", "--iterations", "2", "--benchmark_repetitions=1", "--bytes", "65536",
+               "--intensity", "4096", "--microbatches", "256", "--benchmark_filter=mpi/training/pipelined/")
+    check(r.returncode == 1, f"intensity 4096, 256 microbatches: exit {r.returncode}, expected 1\n{r.stderr[-2000:]}")
+    check((r.stdout + r.stderr).count("verification failed") >= 4, f"not every schedule failed:\n{r.stderr[-2000:]}")
 
 
 CASES = {f.__name__: f for f in [single, run2, run4, errors, thread_level, training_skip, training_fault]}

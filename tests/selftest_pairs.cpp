@@ -92,6 +92,23 @@ pb::Pair make_clock_pair(const pb::Suite&) {
                              };
                              return e;
                            }),
+      // Writes its output in the warm-up and the first timed iteration only, as a pass that reads
+      // the previous iteration's buffers would: the poison before every timed iteration catches it.
+      pb::variant<Numbers>("stale", pb::Role::alternative, {},
+                           [](Numbers&, const pb::Params&) {
+                             auto out = std::make_shared<double>(0.0);
+                             auto calls = std::make_shared<int>(0);
+                             pb::Entry e = checked(out);
+                             e.run = [out, calls] {
+                               if ((*calls)++ < 2) *out = 1.0;
+                             };
+                             auto run = e.run;
+                             e.timed = [run] {
+                               run();
+                               return 0.002;
+                             };
+                             return e;
+                           }),
       // Manual timing without timed(): a bug in the pair, reported, not a crash.
       pb::variant<Numbers>("untimed", pb::Role::alternative, {},
                            [](Numbers&, const pb::Params&) { return constant(1.0); }),

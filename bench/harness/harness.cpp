@@ -86,7 +86,14 @@ void run_entry(benchmark::State& state, EntryRecord& rec) {
     if (entry.poison) entry.poison();
     if (rec.pair->timing == Timing::manual) {
       if (!entry.timed) throw std::logic_error("a manually timed pair bound an entry without timed()");
-      for (auto _ : state) state.SetIterationTime(entry.timed());
+      // timed() measures itself, so the poison can come before every iteration at no cost to
+      // the result: a pass that reads what the previous iteration left behind (a wait in the
+      // wrong place) then reads NaN and fails the check, where once-before-the-loop would let
+      // the identical earlier iteration's output pass for it.
+      for (auto _ : state) {
+        if (entry.poison) entry.poison();
+        state.SetIterationTime(entry.timed());
+      }
     } else {
       for (auto _ : state) entry.run();
     }
