@@ -93,7 +93,8 @@ pb::Pair make_clock_pair(const pb::Suite&) {
                              return e;
                            }),
       // Writes its output in the warm-up and the first timed iteration only, as a pass that reads
-      // the previous iteration's buffers would: the poison before every timed iteration catches it.
+      // the previous iteration's buffers would: the last timed output is right, and the harness's
+      // extra pass from poison catches it.
       pb::variant<Numbers>("stale", pb::Role::alternative, {},
                            [](Numbers&, const pb::Params&) {
                              auto out = std::make_shared<double>(0.0);
