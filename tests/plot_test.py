@@ -34,7 +34,7 @@ INPUTS = [os.path.join(ROOT, "results/vm/20261128T034936Z/cpu.json"),
           os.path.join(ROOT, "results/vm/20261128T050645Z/io.json"),
           os.path.join(ROOT, "results/vm/20261128T050645Z/mpi.json"),
           os.path.join(ROOT, "results/vm/20261128T050923Z/mpi.json"),
-          os.path.join(ROOT, "results/vm/20261128T061436Z-training/mpi.json")] + \
+          os.path.join(ROOT, "results/vm/20261128T064954Z-training/mpi.json")] + \
          sorted(glob.glob(os.path.join(ROOT, "results/plots/slurm-sweep/ci/*_*")))
 WIDTH_PX = {1: round(3.5 * 300), 2: round(7.16 * 300)}
 

@@ -94,8 +94,8 @@ void run_entry(benchmark::State& state, EntryRecord& rec) {
     // Every timed iteration of a manually timed entry (MPI, io, CUDA) repeats the same pass on
     // the same buffers, so a pass that reads what the previous one left behind (a wait after the
     // compute instead of before) reads correct data and passes. One more pass from poison,
-    // untimed, shows it. (Poisoning before every timed iteration would too, but leaves the
-    // poison's dirty cache lines in the timed pass: 3-6 % on the 16 MiB training entries.)
+    // untimed, shows it, and leaves the timed iterations as they were: back to back, with no
+    // writes of ours between them.
     if (verdict.ok() && rec.pair->timing == Timing::manual && entry.poison) {
       entry.poison();
       entry.run();
