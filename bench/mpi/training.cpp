@@ -446,8 +446,7 @@ Entry schedule_entry(TrainingInstance& in, const Plan& plan) {
 enum class StagePass { forward, backward, weight };
 
 // Microbatch by microbatch, both layers of each before the next, as a rank runs them in a
-// schedule: a microbatch's data stays in cache from one layer to the next, which a pass over the
-// whole batch layer by layer (the serial run) does not have.
+// schedule (measured here, that costs within a few per cent of whole-batch passes).
 Entry stage_entry(TrainingInstance& in, StagePass pass, int m) {
   TrainingInstance::StageData* d = &in.stages();
   TrainingInstance* p = &in;
