@@ -60,7 +60,6 @@ constexpr std::size_t kBlock = 64;  // values per vector block: enough independe
 constexpr std::int64_t kMaxTag = 32767;
 
 struct Plan {
-  mpi::Schedule schedule = mpi::Schedule::gpipe;
   int microbatches = 1;
   int chunks = 1;                // model chunks per rank
   std::vector<mpi::Op> ops;      // this rank's
@@ -389,7 +388,6 @@ Plan make_plan(const TrainingInstance& in, mpi::Schedule s, int m) {
                " of a weight gradient) would hide in the float error bound " + std::to_string(in.tolerance()) +
                " of " + std::to_string(in.layers) + " layers; fewer microbatches or ranks");
   Plan plan;
-  plan.schedule = s;
   plan.microbatches = m;
   plan.chunks = mpi::chunks_per_rank(s);
   std::vector<std::vector<mpi::Op>> all;
