@@ -71,6 +71,16 @@ pb::Pair make_selftest_pair(const pb::Suite&) {
   return p;
 }
 
+// The entry timed as a manual pair times it: every iteration reports 2 ms.
+pb::Entry timed_at_2ms(pb::Entry e) {
+  auto run = e.run;
+  e.timed = [run] {
+    run();
+    return 0.002;
+  };
+  return e;
+}
+
 // A manually timed pair with a fixed iteration count, as CUDA (events) and MPI (the maximum
 // over ranks) use: every iteration reports 2 ms, whatever the wall clock says.
 pb::Pair make_clock_pair(const pb::Suite&) {
@@ -83,15 +93,7 @@ pb::Pair make_clock_pair(const pb::Suite&) {
   p.make_instance = [](const pb::Params&) { return std::make_unique<Numbers>(); };
   p.variants = {
       pb::variant<Numbers>("serial", pb::Role::serial, {},
-                           [](Numbers&, const pb::Params&) {
-                             pb::Entry e = constant(1.0);
-                             auto run = e.run;
-                             e.timed = [run] {
-                               run();
-                               return 0.002;
-                             };
-                             return e;
-                           }),
+                           [](Numbers&, const pb::Params&) { return timed_at_2ms(constant(1.0)); }),
       // Writes its output in the warm-up and the first timed iteration only, as a pass that reads
       // the previous iteration's buffers would: the last timed output is right, and the harness's
       // extra pass from poison catches it.
@@ -103,12 +105,7 @@ pb::Pair make_clock_pair(const pb::Suite&) {
                              e.run = [out, calls] {
                                if ((*calls)++ < 2) *out = 1.0;
                              };
-                             auto run = e.run;
-                             e.timed = [run] {
-                               run();
-                               return 0.002;
-                             };
-                             return e;
+                             return timed_at_2ms(e);
                            }),
       // Manual timing without timed(): a bug in the pair, reported, not a crash.
       pb::variant<Numbers>("untimed", pb::Role::alternative, {},
