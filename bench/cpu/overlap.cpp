@@ -4,10 +4,12 @@
 // cache: the file was just written; pipebench-io measures the device). Compute: the intensity
 // kernel, `intensity` FLOPs per element, so a sweep crosses from load-bound to compute-bound.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -23,6 +25,7 @@
 #include "topology.hpp"
 #include "reference.hpp"
 #include "simd.hpp"
+#include "stop.hpp"
 #include "sumsq.hpp"
 
 namespace pipebench::bench {
@@ -33,21 +36,42 @@ using kernels::SumShape;
 
 constexpr std::size_t kFileWriteBlock = std::size_t{4} << 20;
 
-// A temporary file of the generator's data. Unlinked as soon as it is open (unless kept), so
-// it disappears with the process however the process ends.
+// A file of the generator's data, written under a name of this host and process. Without
+// --keep it is unlinked as soon as it is open, so it disappears with the process however the
+// process ends; with --keep it is renamed, once whole, to pipebench-overlap-seed<seed>-<bytes>.f32.
+// A stop request ends the writing and removes the file; a partial file a killed run left is
+// removed by the next run writing into the same folder.
 class DataFile {
  public:
   DataFile(const std::filesystem::path& dir, std::size_t elements, std::uint64_t seed, bool keep) {
-    std::string tmpl = (dir / "pipebench-overlap-XXXXXX").string();
+    const std::string prefix = "pipebench-overlap-" + host_tag() + "-";
+    remove_stale(dir, prefix);
+    std::string tmpl = (dir / (prefix + std::to_string(::getpid()) + "-XXXXXX")).string();
     fd_ = ::mkstemp(tmpl.data());
     if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "creating a data file in " + dir.string());
     path_ = tmpl;
     if (!keep) ::unlink(path_.c_str());
-    kernels::AlignedBuffer<float> block(kFileWriteBlock / sizeof(float));
-    for (std::size_t first = 0; first < elements; first += block.size()) {
-      const std::size_t count = std::min(block.size(), elements - first);
-      kernels::fill_uniform(block.data(), count, seed, first);
-      write_all(reinterpret_cast<const char*>(block.data()), count * sizeof(float), first * sizeof(float));
+    try {
+      kernels::AlignedBuffer<float> block(kFileWriteBlock / sizeof(float));
+      for (std::size_t first = 0; first < elements; first += block.size()) {
+        throw_if_stopped();
+        const std::size_t count = std::min(block.size(), elements - first);
+        kernels::fill_uniform(block.data(), count, seed, first);
+        write_all(reinterpret_cast<const char*>(block.data()), count * sizeof(float), first * sizeof(float));
+      }
+      if (keep) {
+        const std::string kept =
+            (dir / ("pipebench-overlap-seed" + std::to_string(seed) + "-" + std::to_string(elements * sizeof(float)) +
+                    ".f32"))
+                .string();
+        if (::rename(path_.c_str(), kept.c_str()) != 0)
+          throw std::system_error(errno, std::generic_category(), "renaming " + path_ + " to " + kept);
+        path_ = kept;
+      }
+    } catch (...) {
+      if (keep) ::unlink(path_.c_str());
+      ::close(fd_);
+      throw;
     }
   }
   ~DataFile() { ::close(fd_); }
@@ -79,6 +103,24 @@ class DataFile {
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) throw std::system_error(errno, std::generic_category(), "writing " + path_);
       done += static_cast<std::size_t>(w);
+    }
+  }
+
+  static std::string host_tag() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "host";
+    std::string h = buf;
+    for (char& c : h)
+      if (c == '/' || c == '-') c = '_';
+    return h;
+  }
+  static void remove_stale(const std::filesystem::path& dir, const std::string& prefix) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind(prefix, 0) != 0) continue;
+      const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) ::unlink(e.path().c_str());
     }
   }
 
@@ -313,11 +355,16 @@ Pair make_overlap_pair(const Suite& suite) {
     return std::make_unique<OverlapInstance>(static_cast<std::size_t>(point.get_int("bytes")), point.get("source"),
                                              options);
   };
-  p.validate = [](const Params& point) -> std::string {
+  p.validate = [&options](const Params& point) -> std::string {
     const auto bytes = point.get_int("bytes");
     if (bytes % sizeof(float) != 0) return "--bytes " + std::to_string(bytes) + ": not a whole number of 4-byte floats";
     if (static_cast<std::size_t>(bytes) > physical_memory_bytes() / 2)
       return "--bytes " + std::to_string(bytes) + ": more than half of this machine's memory";
+    if (point.get("source") == "file") {
+      if (!options.data_dir_problem.empty()) return options.data_dir_problem;
+      if (std::string why = space_for_files(options.data_dir, static_cast<std::uint64_t>(bytes), "--bytes"); !why.empty())
+        return why;
+    }
     const auto elements = bytes / static_cast<std::int64_t>(sizeof(float));
     if (point.has("chunks") && point.get_int("chunks") > elements)
       return "--chunks " + point.get("chunks") + ": more chunks than the " + std::to_string(elements) +
@@ -329,8 +376,9 @@ Pair make_overlap_pair(const Suite& suite) {
                                [=](OverlapInstance& in, const Params& pt) {
                                  return two_stage_entry(in, pt, cpu::Schedule::serial, 1, isa, width, bind);
                                }),
-      variant<OverlapInstance>("stage_load", Role::stage, {chunks},
-                               [=](OverlapInstance& in, const Params& pt) { return load_entry(in, pt, bind); }),
+      with_kind(variant<OverlapInstance>("stage_load", Role::stage, {chunks},
+                                         [=](OverlapInstance& in, const Params& pt) { return load_entry(in, pt, bind); }),
+                StageKind::transfer),
       variant<OverlapInstance>("stage_compute", Role::stage, {chunks, intensity},
                                [=](OverlapInstance& in, const Params& pt) {
                                  return compute_entry(in, pt, isa, width, bind);

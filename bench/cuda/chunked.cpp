@@ -281,10 +281,14 @@ Pair chunked_pair(const Suite& suite, ChunkedPairSpec spec) {
   };
   p.variants = {
       variant<ChunkedInstance>("serial", Role::serial, with({memory}, compute), bind(Kind::serial)),
-      variant<ChunkedInstance>("stage_h2d", Role::stage, {chunks, memory}, bind(Kind::stage_h2d)),
+      with_kind(variant<ChunkedInstance>("stage_h2d", Role::stage, {chunks, memory}, bind(Kind::stage_h2d)),
+                StageKind::transfer),
       variant<ChunkedInstance>("stage_kernel", Role::stage, with({chunks}, compute), bind(Kind::stage_kernel)),
-      variant<ChunkedInstance>("stage_d2h", Role::stage, {chunks, memory}, bind(Kind::stage_d2h)),
-      variant<ChunkedInstance>("stage_h2d_d2h", Role::stage, {chunks, memory}, bind(Kind::stage_h2d_d2h)),
+      with_kind(variant<ChunkedInstance>("stage_d2h", Role::stage, {chunks, memory}, bind(Kind::stage_d2h)),
+                StageKind::transfer),
+      // Both copies at once: a floor on the copy pace, not a stage of its own.
+      with_kind(variant<ChunkedInstance>("stage_h2d_d2h", Role::stage, {chunks, memory}, bind(Kind::stage_h2d_d2h)),
+                StageKind::combined),
       variant<ChunkedInstance>("pipelined", Role::pipelined, with({chunks, streams, order, memory}, compute),
                                bind(Kind::pipelined)),
       variant<ChunkedInstance>("graph", Role::pipelined, with({chunks, streams, order, graph_memory}, compute),

@@ -19,6 +19,8 @@
 #include "machine.hpp"
 #include "registry.hpp"
 #include "reporter.hpp"
+#include "result_file.hpp"
+#include "stop.hpp"
 
 namespace pipebench::bench {
 
@@ -69,7 +71,29 @@ struct Current {
 std::unique_ptr<Current> g_current;
 const Processes* g_processes = nullptr;
 
+// Every process decides at the same entry boundary whether the run stops.
+bool stopping() {
+  const bool mine = stop_requested();
+  const bool any = g_processes->any ? g_processes->any(mine) : mine;
+  if (any && !mine) request_stop("stopped: another MPI rank was stopped");
+  return any;
+}
+
+// An entry (or one repetition of it) the run does not start. The empty loop after the error
+// runs no iteration but reports the iteration count the other repetitions had: Google
+// Benchmark's statistics require one count for all repetitions of an entry.
+void not_run(benchmark::State& state, const std::string& why) {
+  g_current.reset();
+  state.SkipWithError((std::string(kNotRun) + why).c_str());
+  for (auto _ : state) {
+  }
+}
+
 void run_entry(benchmark::State& state, EntryRecord& rec) {
+  if (stopping()) {
+    not_run(state, stop_reason());
+    return;
+  }
   try {
     if (!g_current || g_current->name != rec.name) {
       g_current.reset();
@@ -123,6 +147,8 @@ void run_entry(benchmark::State& state, EntryRecord& rec) {
   } catch (const Skip& s) {
     g_current.reset();
     state.SkipWithError((std::string("skipped: ") + s.what()).c_str());
+  } catch (const Stopped& s) {  // set-up (a data file being written) cut short by a stop
+    not_run(state, s.what());
   } catch (const std::exception& e) {
     g_current.reset();
     ++g_failures;
@@ -153,7 +179,13 @@ std::string register_pairs(const std::vector<Pair>& pairs, const SuiteOptions& o
           if (registry.contains(name) || !filter_matches(options.filter, name)) continue;
           if (pair.validate)
             if (std::string why = pair.validate(params); !why.empty()) return why + " (entry " + name + ")";
-          EntryRecord& rec = registry.add(EntryRecord{name, &pair, &v, point, params});
+          EntryRecord record;
+          record.name = name;
+          record.pair = &pair;
+          record.variant = &v;
+          record.instance_params = point;
+          record.params = params;
+          EntryRecord& rec = registry.add(std::move(record));
           auto* b = benchmark::RegisterBenchmark(name.c_str(), [&rec](benchmark::State& st) { run_entry(st, rec); })
                         ->Unit(benchmark::kMicrosecond);
           if (pair.timing == Timing::manual)
@@ -224,7 +256,7 @@ void add_context(const SuiteOptions& options, const cpu::Topology& topo, kernels
   // Under Slurm, the job that produced the result (scripts/slurm/ files results by job id).
   for (const char* var : {"SLURM_CLUSTER_NAME", "SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
                           "SLURM_JOB_PARTITION", "SLURM_JOB_NODELIST", "SLURM_JOB_NUM_NODES", "SLURM_NTASKS",
-                          "SLURM_NTASKS_PER_NODE", "SLURM_CPUS_PER_TASK"})
+                          "SLURM_NTASKS_PER_NODE", "SLURM_CPUS_PER_TASK", "SLURM_RESTART_COUNT"})
     if (const char* v = std::getenv(var)) {
       std::string key = var;
       std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -232,13 +264,6 @@ void add_context(const SuiteOptions& options, const cpu::Topology& topo, kernels
     }
   for (const Pair& pair : pairs)
     for (const auto& [key, value] : pair.context) AddCustomContext(pair.domain + "/" + pair.workload + "/" + key, value);
-}
-
-std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string& format, bool console_color) {
-  if (format == "json") return std::make_unique<benchmark::JSONReporter>();
-  auto opts = benchmark::ConsoleReporter::OO_Tabular;
-  if (console_color) opts = benchmark::ConsoleReporter::OO_ColorTabular;
-  return std::make_unique<benchmark::ConsoleReporter>(opts);
 }
 
 int run_suite(int argc, char** argv, const std::string& domain, const std::string& program,
@@ -249,6 +274,7 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
 int run_main(int argc, char** argv, const std::string& domain, const Processes& processes) {
   const std::string program = "pipebench-" + domain;
   g_processes = &processes;
+  install_stop_handlers();
   // Only rank 0 speaks: the others run the same entries with their output discarded.
   if (processes.rank != 0) {
     std::cout.rdbuf(nullptr);
@@ -298,6 +324,7 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
     std::cerr << program << ": " << why << "\n";
     return 2;
   }
+  registry.link();
 
   if (options.list_only) {
     for (const auto& e : registry.entries()) std::cout << e->name << "\n";
@@ -311,8 +338,23 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
   if (processes.size > 1) {
     // Every rank must run the same entries in the same order: no per-rank shuffle.
     options.benchmark_args.push_back("--benchmark_enable_random_interleaving=false");
-    if (processes.rank != 0)  // one file, written by rank 0
-      std::erase_if(options.benchmark_args, [](const std::string& a) { return a.rfind("--benchmark_out", 0) == 0; });
+    if (processes.rank != 0) options.out_path.reset();  // one file, written by rank 0
+  }
+  // The result file: its folder is tried with a real file now, before anything runs; what is at
+  // the path stays as it is until the first entry has finished.
+  // Only rank 0 writes, so every rank learns whether it could before any of them goes on.
+  std::unique_ptr<ResultFile> file;
+  std::string file_problem;
+  if (options.out_path) {
+    try {
+      file = std::make_unique<ResultFile>(*options.out_path);
+    } catch (const UsageError& e) {
+      file_problem = e.what();
+    }
+  }
+  if (processes.any ? processes.any(!file_problem.empty()) : !file_problem.empty()) {
+    if (!file_problem.empty()) std::cerr << program << ": " << file_problem << "\n";
+    return 2;
   }
   std::vector<char*> bargv;
   for (std::string& a : options.benchmark_args) bargv.push_back(a.data());
@@ -326,23 +368,39 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
   add_context(options, topo, isa, machine, pairs);
   for (const auto& [key, value] : processes.context) benchmark::AddCustomContext(key, value);
 
-  const std::string format = benchmark_flag(options, "format").value_or("console");
-  const std::string out_format = benchmark_flag(options, "out_format").value_or("json");
-  const std::string color = benchmark_flag(options, "color").value_or("auto");
   const bool tty = isatty(STDOUT_FILENO) != 0;
+  const std::string& color = options.color;
   const bool use_color = color == "true" || color == "yes" || color == "1" || (color == "auto" && tty);
-  auto display = make_reporter(format, use_color);
-  ModelReporter display_model(*display, registry, machine, true);
-  std::unique_ptr<benchmark::BenchmarkReporter> file;
-  std::unique_ptr<ModelReporter> file_model;
-  if (benchmark_flag(options, "out")) {
-    file = make_reporter(out_format, false);
-    file_model = std::make_unique<ModelReporter>(*file, registry, machine, false);
+  std::unique_ptr<benchmark::BenchmarkReporter> console;
+  if (options.format == "console") {
+    int opts = options.counters_tabular ? benchmark::ConsoleReporter::OO_Tabular : benchmark::ConsoleReporter::OO_None;
+    if (use_color) opts |= benchmark::ConsoleReporter::OO_Color;
+    console = std::make_unique<benchmark::ConsoleReporter>(static_cast<benchmark::ConsoleReporter::OutputOptions>(opts));
   }
-  benchmark::RunSpecifiedBenchmarks(&display_model, file_model.get());
+  ResultsReporter::Outputs outputs;
+  outputs.console = console.get();
+  outputs.json = options.format == "json" ? &std::cout : nullptr;
+  outputs.file = file.get();
+  outputs.console_aggregates_only = options.display_aggregates_only;
+  outputs.file_aggregates_only = options.report_aggregates_only;
+  DocumentStatus status;
+  status.program = program;
+  status.status = "running";
+  status.processes = processes.size;
+  ResultsReporter reporter(registry, machine, outputs, status);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
   g_current.reset();
-  g_instances.clear();
+  g_instances.clear();  // data files go with their instances
   benchmark::Shutdown();
+  if (const int sig = stop_signal(); sig != 0) {
+    std::cerr << program << ": " << stop_reason() << ": " << reporter.summary() << "\n";
+    return 128 + sig;
+  }
+  if (reporter.write_failed()) return 1;
+  if (stop_requested()) {
+    std::cerr << program << ": " << stop_reason() << ": " << reporter.summary() << "\n";
+    return 1;
+  }
   return g_failures.load() > 0 ? 1 : 0;
 }
 

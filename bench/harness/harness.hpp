@@ -18,10 +18,15 @@ struct Processes {
   // Called instead of returning when an entry fails on this process alone: the others would
   // wait for it in their next collective (MPI: print, then MPI_Abort). Unset: one process.
   std::function<void(const std::string& message)> fatal;
+  // Whether any process asks to stop (a signal, a file that cannot be written): called by every
+  // process before every entry, so all stop at the same entry boundary (MPI: an MPI_Allreduce).
+  // Unset: one process.
+  std::function<bool(bool mine)> any;
   std::vector<std::pair<std::string, std::string>> context;  // added to the run's context
 };
 
-// Exit codes: 0 all verified (skips included), 1 a verification or run failure, 2 bad input.
+// Exit codes: 0 all verified (skips included), 1 a verification or run failure or a result
+// file that could not be written, 2 bad input, 128 + N stopped by signal N (stop.hpp).
 // The pairs are those registered for `domain` (PIPEBENCH_REGISTER_PAIR). With several
 // processes, rank 0 alone prints and writes results; every rank returns the same code.
 int run_main(int argc, char** argv, const std::string& domain, const Processes& processes = {});

@@ -1,12 +1,15 @@
 #include "options.hpp"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <iostream>
+#include <limits>
 #include <regex>
 
 #include "simd.hpp"
@@ -16,12 +19,101 @@ namespace pipebench::bench {
 namespace {
 
 std::uint64_t parse_positive(const std::string& text, const std::string& option) {
-  std::uint64_t v = 0;
+  return parse_count(text, option, 1, std::numeric_limits<std::uint64_t>::max());
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string list;
+  for (const auto& c : items) list += (list.empty() ? "" : ", ") + c;
+  return list;
+}
+
+bool parse_bool(const std::string& flag, const std::string& text) {
+  if (text == "true" || text == "yes" || text == "1") return true;
+  if (text == "false" || text == "no" || text == "0") return false;
+  throw UsageError(flag + ": '" + text + "' is not one of true, false, yes, no, 1, 0");
+}
+
+// Plain seconds: Google Benchmark 1.7.1 ignores a suffix ("0.5s", "10x") with a warning and
+// runs with its default, so a suffix is refused here.
+double parse_seconds(const std::string& flag, const std::string& text) {
+  double v = 0.0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size())
-    throw UsageError(option + ": '" + text + "' is not a positive integer");
-  if (v == 0) throw UsageError(option + ": must be positive, got 0");
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v < 0.0 || v > 86400.0)
+    throw UsageError(flag + ": '" + text + "' is not a number of seconds from 0 to 86400 (plain seconds, no suffix)");
   return v;
+}
+
+// Google Benchmark's flags: what each takes. Those marked ours are carried out by pipebench
+// and not passed on.
+struct BenchmarkFlag {
+  const char* name;
+  enum { boolean, count, seconds, text, choice } kind;
+  std::vector<std::string> choices = {};
+};
+const std::vector<BenchmarkFlag>& benchmark_flags() {
+  static const std::vector<BenchmarkFlag> all = {
+      {"list_tests", BenchmarkFlag::boolean},
+      {"filter", BenchmarkFlag::text},
+      {"min_time", BenchmarkFlag::seconds},
+      {"min_warmup_time", BenchmarkFlag::seconds},
+      {"repetitions", BenchmarkFlag::count},
+      {"enable_random_interleaving", BenchmarkFlag::boolean},
+      {"report_aggregates_only", BenchmarkFlag::boolean},
+      {"display_aggregates_only", BenchmarkFlag::boolean},
+      {"format", BenchmarkFlag::choice, {"console", "json"}},
+      {"out", BenchmarkFlag::text},
+      {"out_format", BenchmarkFlag::choice, {"json"}},
+      {"color", BenchmarkFlag::choice, {"auto", "true", "false", "yes", "no", "1", "0"}},
+      {"counters_tabular", BenchmarkFlag::boolean},
+      {"perf_counters", BenchmarkFlag::text},
+      {"context", BenchmarkFlag::text},
+      {"time_unit", BenchmarkFlag::choice, {"ns", "us", "ms", "s"}},
+  };
+  return all;
+}
+
+// Checks one --benchmark_<name>[=value] (or --v=N); returns (name, value).
+std::pair<std::string, std::string> check_benchmark_flag(const std::string& arg) {
+  const std::size_t eq = arg.find('=');
+  const std::string key = arg.substr(0, eq);
+  const bool has_value = eq != std::string::npos;
+  const std::string value = has_value ? arg.substr(eq + 1) : "";
+  if (key == "--v") {
+    if (!has_value) throw UsageError("--v: needs a value (--v=1)");
+    parse_count(value, "--v", 0, 3);
+    return {"v", value};
+  }
+  const std::string name = key.substr(std::string("--benchmark_").size());
+  const auto& flags = benchmark_flags();
+  const auto it = std::find_if(flags.begin(), flags.end(), [&](const BenchmarkFlag& f) { return name == f.name; });
+  if (it == flags.end()) throw UsageError(key + ": not a Google Benchmark 1.7.1 flag (see --help)");
+  if (!has_value && it->kind != BenchmarkFlag::boolean) throw UsageError(key + ": needs a value (" + key + "=...)");
+  switch (it->kind) {
+    case BenchmarkFlag::boolean: parse_bool(key, has_value ? value : "true"); break;
+    case BenchmarkFlag::count: parse_count(value, key, 1, 100000); break;
+    case BenchmarkFlag::seconds: parse_seconds(key, value); break;
+    case BenchmarkFlag::choice:
+      if (std::find(it->choices.begin(), it->choices.end(), value) == it->choices.end())
+        throw UsageError(key + ": '" + value + "' is not one of " + join(it->choices) +
+                         (name == "out_format" ? " (the result file is always JSON; the table goes to stdout)" : ""));
+      break;
+    case BenchmarkFlag::text:
+      if (value.empty() && name != "filter") throw UsageError(key + ": empty");
+      if (name == "context") {  // key=value[,key=value...]
+        std::size_t start = 0;
+        while (start <= value.size()) {
+          const std::size_t comma = std::min(value.find(',', start), value.size());
+          const std::string item = value.substr(start, comma - start);
+          const std::size_t kv = item.find('=');
+          if (kv == std::string::npos || kv == 0)
+            throw UsageError(key + ": '" + item + "' is not key=value");
+          start = comma + 1;
+        }
+      }
+      break;
+  }
+  return {name, has_value ? value : "true"};
 }
 
 void require_range(std::uint64_t v, std::uint64_t lo, std::uint64_t hi, const std::string& option) {
@@ -30,6 +122,22 @@ void require_range(std::uint64_t v, std::uint64_t lo, std::uint64_t hi, const st
 }
 
 }  // namespace
+
+std::uint64_t parse_count(const std::string& text, const std::string& option, std::uint64_t lo, std::uint64_t hi) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (!text.empty() && text[0] == '-') {
+    if (lo >= 1) throw UsageError(option + ": must be positive, got " + text);
+    throw UsageError(option + ": must not be negative, got " + text);
+  }
+  if (ec == std::errc::result_out_of_range)
+    throw UsageError(option + ": " + text + " is outside " + std::to_string(lo) + ".." + std::to_string(hi));
+  if (ec != std::errc() || end != text.data() + text.size())
+    throw UsageError(option + ": '" + text + "' is not a " + (lo >= 1 ? "positive" : "non-negative") + " integer");
+  if (v == 0 && lo >= 1) throw UsageError(option + ": must be positive, got 0");
+  require_range(v, lo, hi, option);
+  return v;
+}
 
 std::uint64_t parse_size(const std::string& text, const std::string& option) {
   std::size_t digits = 0;
@@ -48,7 +156,12 @@ std::uint64_t parse_size(const std::string& text, const std::string& option) {
     shift = 30;
   else
     throw UsageError(option + ": unknown size suffix in '" + text + "' (use K, M or G, powers of 1024)");
-  const std::uint64_t v = parse_positive(text.substr(0, digits), option);
+  std::uint64_t v = 0;
+  try {
+    v = parse_positive(text.substr(0, digits), option);
+  } catch (const UsageError&) {
+    throw UsageError(option + ": '" + text + "' is too large");
+  }
   if (v > (std::uint64_t{1} << (62 - shift))) throw UsageError(option + ": '" + text + "' is too large");
   return v << shift;
 }
@@ -63,6 +176,20 @@ std::string flag_of(const std::string& name) {
   std::string flag = "--" + name;
   std::replace(flag.begin(), flag.end(), '_', '-');
   return flag;
+}
+
+// The temp directory as std::filesystem::temp_directory_path finds it ($TMPDIR, else /tmp), and
+// why a file cannot be made there, if it cannot.
+std::filesystem::path temp_directory(std::string& problem) {
+  const char* env = std::getenv("TMPDIR");
+  std::filesystem::path dir = env && *env ? env : "/tmp";
+  std::error_code ec;
+  const std::string what = env && *env ? "TMPDIR: '" + dir.string() + "'" : "the temp directory '/tmp'";
+  if (!std::filesystem::is_directory(dir, ec))
+    problem = what + " is not an existing directory (set TMPDIR to one, or pass --data-dir)";
+  else if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    problem = what + " is not writable (set TMPDIR, or pass --data-dir)";
+  return dir;
 }
 }  // namespace
 
@@ -90,12 +217,14 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
   CLI::App app{description, program};
   app.allow_extras();  // --benchmark_* flags are Google Benchmark's
   app.footer(
-      "Lists take comma-separated values (--bytes 64K,1M). Google Benchmark's flags pass through, e.g.\n"
-      "--benchmark_filter=<regex> --benchmark_out=<file> --benchmark_out_format=json\n"
-      "--benchmark_repetitions=<n> --benchmark_min_time=<seconds> (plain seconds) --benchmark_list_tests.");
+      "Lists take comma-separated values (--bytes 64K,1M). Google Benchmark's flags, e.g.\n"
+      "--benchmark_filter=<regex> --benchmark_out=<file> (JSON, written as entries finish)\n"
+      "--benchmark_repetitions=<n> --benchmark_min_time=<seconds> (plain seconds) --benchmark_list_tests.\n"
+      "SIGINT or SIGTERM stops a run after the entry it is in: the result file keeps every finished entry.\n"
+      "Exit: 0 all verified (skips included), 1 a failure, 2 bad input, 128+N stopped by signal N.");
   bool quick = false;
   std::vector<std::string> bytes, n, chains, chunks, depth, intensity, source;
-  std::string data_dir, isa;
+  std::string data_dir, isa, seed;
   auto* quick_opt = app.add_flag("--quick", quick, "Quick grid, 3 repetitions (the default)");
   app.add_flag("--full", out.full, "Whole grid, 5 repetitions in random order; medians and spread")->excludes(quick_opt);
   app.add_option("--bytes", bytes, "Working-set / stream sizes (suffixes K, M, G)")->delimiter(',');
@@ -107,7 +236,7 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
   app.add_option("--source", source, "Load-stage source: generator, file")->delimiter(',');
   app.add_option("--data-dir", data_dir, "Directory for file sources (default: the temp directory)");
   app.add_flag("--keep", out.keep_files, "Keep data files instead of removing them");
-  app.add_option("--seed", out.seed, "Seed of every generated input");
+  app.add_option("--seed", seed, "Seed of every generated input (0 .. 2^64-1)");
   app.add_option("--isa", isa, "Kernel ISA: generic, avx2, avx512 (default: the widest this CPU runs)");
   app.add_flag("--no-bind{false}", out.bind, "Leave pipeline threads unbound");
   app.add_flag("--no-probe{false}", out.probe, "Skip the machine probes (no roofline counters)");
@@ -115,11 +244,7 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
   for (std::size_t i = 0; i < domain_options.size(); ++i) {
     const DomainOption& o = domain_options[i];
     std::string help = o.help;
-    if (o.kind == DomainOption::Kind::choice) {
-      std::string list;
-      for (const auto& c : o.choices) list += (list.empty() ? "" : ", ") + c;
-      help += " (" + list + ")";
-    }
+    if (o.kind == DomainOption::Kind::choice) help += " (" + join(o.choices) + ")";
     auto* opt = app.add_option(flag_of(o.name), domain_values[i], help);
     if (o.axis) opt->delimiter(',');
   }
@@ -135,24 +260,22 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
   }
 
   for (const auto& v : bytes) out.axes["bytes"].push_back(std::to_string(parse_size(v, "--bytes")));
-  for (const auto& v : n) out.axes["n"].push_back(std::to_string(parse_positive(v, "--n")));
-  for (const auto& v : chains) {
-    const auto c = parse_positive(v, "--chains");
-    require_range(c, 1, kernels::kMaxChains, "--chains");
-    out.axes["chains"].push_back(std::to_string(c));
-  }
-  for (const auto& v : chunks) out.axes["chunks"].push_back(std::to_string(parse_positive(v, "--chunks")));
-  for (const auto& v : depth) out.axes["depth"].push_back(std::to_string(parse_positive(v, "--depth")));
+  for (const auto& v : n) out.axes["n"].push_back(std::to_string(parse_count(v, "--n")));
+  for (const auto& v : chains)
+    out.axes["chains"].push_back(std::to_string(parse_count(v, "--chains", 1, kernels::kMaxChains)));
+  for (const auto& v : chunks) out.axes["chunks"].push_back(std::to_string(parse_count(v, "--chunks")));
+  for (const auto& v : depth) out.axes["depth"].push_back(std::to_string(parse_count(v, "--depth")));
   for (const auto& v : intensity) {
-    const auto f = parse_positive(v, "--intensity");
+    const auto f = parse_count(v, "--intensity", 2, 1 << 20);
     if (f % 2 != 0) throw UsageError("--intensity: " + v + " is odd; it counts FLOPs of whole FMAs (2 each)");
-    require_range(f, 2, 1 << 20, "--intensity");
     out.axes["intensity"].push_back(std::to_string(f));
   }
   for (const auto& v : source) {
     if (v != "generator" && v != "file") throw UsageError("--source: '" + v + "' is not one of generator, file");
     out.axes["source"].push_back(v);
   }
+  if (!seed.empty())
+    out.seed = parse_count(seed, "--seed", 0, std::numeric_limits<std::uint64_t>::max());
 
   for (std::size_t i = 0; i < domain_options.size(); ++i) {
     const DomainOption& o = domain_options[i];
@@ -160,14 +283,11 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
     for (const auto& v : domain_values[i]) {
       std::string value = v;
       switch (o.kind) {
-        case DomainOption::Kind::positive: value = std::to_string(parse_positive(v, flag)); break;
+        case DomainOption::Kind::positive: value = std::to_string(parse_count(v, flag)); break;
         case DomainOption::Kind::size: value = std::to_string(parse_size(v, flag)); break;
         case DomainOption::Kind::choice:
-          if (std::find(o.choices.begin(), o.choices.end(), v) == o.choices.end()) {
-            std::string list;
-            for (const auto& c : o.choices) list += (list.empty() ? "" : ", ") + c;
-            throw UsageError(flag + ": '" + v + "' is not one of " + list);
-          }
+          if (std::find(o.choices.begin(), o.choices.end(), v) == o.choices.end())
+            throw UsageError(flag + ": '" + v + "' is not one of " + join(o.choices));
           break;
         case DomainOption::Kind::text:
           if (v.empty()) throw UsageError(flag + ": empty");
@@ -181,9 +301,7 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
   }
 
   if (data_dir.empty()) {
-    std::error_code ec;
-    out.data_dir = std::filesystem::temp_directory_path(ec);
-    if (ec) out.data_dir = "/tmp";
+    out.data_dir = temp_directory(out.data_dir_problem);
   } else {
     out.data_dir = data_dir;
     out.data_dir_given = true;
@@ -203,40 +321,51 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
   // Google Benchmark gets the suite's defaults first, then the user's flags, which win.
   out.benchmark_args.push_back(program);
   if (out.full) {
-    out.benchmark_args.insert(out.benchmark_args.end(),
-                              {"--benchmark_min_time=0.2", "--benchmark_repetitions=5",
-                               "--benchmark_enable_random_interleaving=true",
-                               "--benchmark_display_aggregates_only=true"});
+    out.benchmark_args.insert(out.benchmark_args.end(), {"--benchmark_min_time=0.2", "--benchmark_repetitions=5",
+                                                         "--benchmark_enable_random_interleaving=true"});
   } else {
     // Three repetitions even here: a summary quotes medians, never a single run.
-    out.benchmark_args.insert(out.benchmark_args.end(),
-                              {"--benchmark_min_time=0.05", "--benchmark_repetitions=3",
-                               "--benchmark_display_aggregates_only=true"});
+    out.benchmark_args.insert(out.benchmark_args.end(), {"--benchmark_min_time=0.05", "--benchmark_repetitions=3"});
   }
   for (const std::string& extra : app.remaining()) {
-    if (extra.rfind("--benchmark_filter=", 0) == 0)
-      out.filter = extra.substr(std::string("--benchmark_filter=").size());
+    if (extra.rfind("--benchmark_", 0) != 0 && extra.rfind("--v=", 0) != 0 && extra != "--v")
+      throw UsageError(extra + ": unknown option (see --help)");
+    const auto [name, value] = check_benchmark_flag(extra);
+    if (name == "filter")
+      out.filter = value;
+    else if (name == "list_tests")
+      out.list_only = parse_bool(extra, value);
+    else if (name == "out")
+      out.out_path = value;
+    else if (name == "out_format")
+      ;  // json, checked above: the only format of the result file
+    else if (name == "format")
+      out.format = value;
+    else if (name == "color")
+      out.color = value;
+    else if (name == "counters_tabular")
+      out.counters_tabular = parse_bool(extra, value);
+    else if (name == "display_aggregates_only")
+      out.display_aggregates_only = parse_bool(extra, value);
+    else if (name == "report_aggregates_only")
+      out.report_aggregates_only = parse_bool(extra, value);
     else
-      out.benchmark_args.push_back(extra);
+      out.benchmark_args.push_back("--" + std::string(name == "v" ? "v" : "benchmark_" + name) + "=" + value);
   }
   filter_matches(out.filter, "");  // a malformed regex is a usage error before anything runs
-  if (auto path = benchmark_flag(out, "out")) {
-    // Google Benchmark would find out only after the probes, and say it in its own words.
-    const std::filesystem::path file(*path);
+  if (out.out_path) {
+    // Checked again, and the folder tried with a real file, when the run starts (ResultFile).
+    const std::filesystem::path file(*out.out_path);
     const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
     std::error_code ec;
-    if (path->empty() || !file.has_filename())
-      throw UsageError("--benchmark_out: '" + *path + "' is not a file name");
+    if (out.out_path->empty() || !file.has_filename())
+      throw UsageError("--benchmark_out: '" + *out.out_path + "' is not a file name");
     if (!std::filesystem::is_directory(dir, ec))
       throw UsageError("--benchmark_out: directory '" + dir.string() + "' does not exist");
     if (::access(dir.c_str(), W_OK | X_OK) != 0)
       throw UsageError("--benchmark_out: directory '" + dir.string() + "' is not writable");
-    if (std::filesystem::is_directory(file, ec)) throw UsageError("--benchmark_out: '" + *path + "' is a directory");
+    if (std::filesystem::is_directory(file, ec)) throw UsageError("--benchmark_out: '" + *out.out_path + "' is a directory");
   }
-  for (const char* flag : {"format", "out_format"})
-    if (auto v = benchmark_flag(out, flag); v && *v != "console" && *v != "json")
-      throw UsageError("--benchmark_" + std::string(flag) + ": '" + *v + "' is not one of console, json");
-  if (auto list = benchmark_flag(out, "list_tests")) out.list_only = *list != "false" && *list != "0";
   return out;
 }
 
@@ -251,16 +380,18 @@ bool filter_matches(const std::string& filter, const std::string& name) {
   }
 }
 
-std::optional<std::string> benchmark_flag(const SuiteOptions& options, const std::string& name) {
-  const std::string flag = "--benchmark_" + name;
-  std::optional<std::string> value;
-  for (const std::string& a : options.benchmark_args) {
-    if (a == flag)
-      value = "true";
-    else if (a.rfind(flag + "=", 0) == 0)
-      value = a.substr(flag.size() + 1);
-  }
-  return value;
+std::string space_for_files(const std::filesystem::path& dir, std::uint64_t bytes, const std::string& option) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return "";  // unknown: the write itself will say
+  const std::uint64_t free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+  const std::uint64_t size = static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;
+  const std::uint64_t keep = std::min(kKeepFree, size / 20);
+  if (bytes + keep <= free_bytes) return "";
+  auto mib = [](std::uint64_t b) {
+    return b >= (std::uint64_t{1} << 20) ? std::to_string(b >> 20) + " MiB" : std::to_string(b >> 10) + " KiB";
+  };
+  return option + ": the data file needs " + mib(bytes) + " in " + dir.string() + ", which has " + mib(free_bytes) +
+         " free (" + mib(keep) + " kept free); use a smaller " + option + " or another --data-dir";
 }
 
 }  // namespace pipebench::bench

@@ -1,6 +1,8 @@
 #pragma once
 // pipebench's own command-line options, parsed before Google Benchmark sees the rest. They
-// narrow or replace the parameter grid; --benchmark_* flags pass through unchanged.
+// narrow or replace the parameter grid. Google Benchmark's --benchmark_* flags are checked here
+// too, every one of them, before anything runs: those about output (out, format, aggregates,
+// color, filter, listing) are pipebench's to carry out; the rest go to Google Benchmark.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -20,6 +22,9 @@ struct SuiteOptions {
   std::map<std::string, std::vector<std::string>> axes;
   std::filesystem::path data_dir;
   bool data_dir_given = false;  // --data-dir on the command line (else the temp directory)
+  // Without --data-dir: "" when the temp directory ($TMPDIR, else /tmp) is a writable folder,
+  // else the one line saying why not; a pair that writes a file there refuses to run with it.
+  std::string data_dir_problem;
   bool keep_files = false;
   std::uint64_t seed = 20261128;
   std::optional<kernels::Isa> isa;
@@ -29,6 +34,12 @@ struct SuiteOptions {
   // see them with "/real_time" or "/manual_time" suffixes); a leading '-' negates, as in Google Benchmark.
   std::string filter;
   bool list_only = false;                   // --benchmark_list_tests: print the names, run nothing
+  std::optional<std::string> out_path;      // --benchmark_out (always JSON)
+  std::string format = "console";           // --benchmark_format: console or json, on stdout
+  std::string color = "auto";               // --benchmark_color
+  bool counters_tabular = true;             // --benchmark_counters_tabular
+  bool display_aggregates_only = true;      // --benchmark_display_aggregates_only
+  bool report_aggregates_only = false;      // --benchmark_report_aggregates_only
   std::map<std::string, std::string> values;  // a domain's single-value options (DomainOption::axis false)
   std::vector<std::string> benchmark_args;  // argv for benchmark::Initialize, program first
 };
@@ -37,6 +48,10 @@ struct SuiteOptions {
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// The largest count any option takes (chunks, depth, iterations, ...): far beyond anything that
+// runs, and small enough that sizes computed from it cannot overflow.
+constexpr std::uint64_t kMaxCount = std::uint64_t{1} << 32;
 
 // An option one domain adds to its binary's command line (pipebench-io: --queue-depth, --mode,
 // --file), declared next to the pair that uses it with PIPEBENCH_REGISTER_OPTION. An axis option
@@ -60,12 +75,17 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
 
 // "64KiB", "1M", "4096" -> bytes (binary suffixes). Throws UsageError naming `option`.
 std::uint64_t parse_size(const std::string& text, const std::string& option);
+// A whole number in [lo, hi]. Throws UsageError naming `option`.
+std::uint64_t parse_count(const std::string& text, const std::string& option, std::uint64_t lo = 1,
+                          std::uint64_t hi = kMaxCount);
 
 // Whether an entry name passes the filter. Throws UsageError for a malformed regex.
 bool filter_matches(const std::string& filter, const std::string& name);
 
-// The value of --benchmark_<name>=value among the pass-through flags, if given.
-std::optional<std::string> benchmark_flag(const SuiteOptions& options, const std::string& name);
+// "" when `dir` can take a file of `bytes` and still keep kKeepFree bytes (at most a twentieth of
+// the filesystem) free, else one line naming `option` (--bytes), the folder and its free space.
+constexpr std::uint64_t kKeepFree = std::uint64_t{64} << 20;
+std::string space_for_files(const std::filesystem::path& dir, std::uint64_t bytes, const std::string& option);
 
 }  // namespace pipebench::bench
 

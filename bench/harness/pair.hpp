@@ -37,6 +37,15 @@ enum class Role {
   alternative,  // another way to do the same work (ilp, blocked); speedup and roofline
   reference,    // the library a user would pick instead (OpenBLAS)
 };
+const char* role_name(Role role);
+
+// What a stage does, for the compute:transfer ratio of the stage-alone times (figures).
+enum class StageKind {
+  compute,   // computes (stage_compute, stage_kernel, a training pass)
+  transfer,  // moves data (a load, a read, a copy, a message)
+  combined,  // several stages at once (both copies together): a floor for the model, not a stage
+};
+const char* stage_kind_name(StageKind kind);
 
 // A variant bound to one parameter point.
 struct Entry {
@@ -75,7 +84,14 @@ struct Variant {
   // "stage_compute"). Empty: every stage variant of the pair. Two pipelined variants that read
   // differently (a pread thread, an io_uring ring) are held against their own read stage.
   std::vector<std::string> stages = {};
+  StageKind stage_kind = StageKind::compute;  // Role::stage only
 };
+
+// A stage variant that moves data (or measures several stages at once).
+inline Variant with_kind(Variant v, StageKind kind) {
+  v.stage_kind = kind;
+  return v;
+}
 
 // Builds a Variant whose bind receives the pair's own instance type.
 template <class I, class Bind>

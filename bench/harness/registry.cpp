@@ -5,6 +5,35 @@
 
 namespace pipebench::bench {
 
+const char* role_name(Role role) {
+  switch (role) {
+    case Role::serial: return "serial";
+    case Role::pipelined: return "pipelined";
+    case Role::stage: return "stage";
+    case Role::alternative: return "alternative";
+    case Role::reference: return "reference";
+  }
+  return "?";
+}
+
+const char* stage_kind_name(StageKind kind) {
+  switch (kind) {
+    case StageKind::compute: return "compute";
+    case StageKind::transfer: return "transfer";
+    case StageKind::combined: return "combined";
+  }
+  return "?";
+}
+
+std::vector<const EntryRecord*> EntryRecord::waits_for() const {
+  std::vector<const EntryRecord*> out;
+  if (serial) out.push_back(serial);
+  if (reference) out.push_back(reference);
+  for (const Stage& s : stages)
+    if (s.entry) out.push_back(s.entry);
+  return out;
+}
+
 EntryRecord& Registry::add(EntryRecord record) {
   if (by_name_.count(record.name)) throw std::logic_error("entry registered twice: " + record.name);
   entries_.push_back(std::make_unique<EntryRecord>(std::move(record)));
@@ -29,6 +58,24 @@ const EntryRecord* Registry::sibling(const Pair* pair, Role role, const Params& 
         e->params.subset_of(params))
       return e.get();
   return nullptr;
+}
+
+void Registry::link() {
+  for (const auto& e : entries_) {
+    const Role role = e->variant->role;
+    e->serial = role == Role::pipelined || role == Role::alternative || role == Role::reference
+                    ? sibling(e->pair, Role::serial, e->params)
+                    : nullptr;
+    e->reference = role == Role::alternative ? sibling(e->pair, Role::reference, e->params) : nullptr;
+    e->stages.clear();
+    if (role != Role::pipelined) continue;
+    const std::vector<std::string>& wanted = e->variant->stages;
+    for (const Variant& v : e->pair->variants) {
+      if (v.role != Role::stage) continue;
+      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), v.name) == wanted.end()) continue;
+      e->stages.push_back({&v, sibling(e->pair, Role::stage, e->params, v.name)});
+    }
+  }
 }
 
 namespace {

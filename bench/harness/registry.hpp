@@ -1,5 +1,8 @@
 #pragma once
-// Every entry the harness registered, with what the model needs to find its siblings.
+// Every entry the harness registered, and the siblings each one is held against: its serial
+// entry, its reference, the stages of its model. Found once, after registration, by the
+// sibling rule (results/README.md): the entry of the same pair whose every parameter has the
+// same value in this entry's parameters.
 #include <map>
 #include <memory>
 #include <string>
@@ -19,6 +22,17 @@ struct EntryRecord {
   double flops = 0.0;
   double bytes = 0.0;
   std::size_t working_set = 0;
+
+  // Siblings (Registry::link); nullptr: none registered (filtered out, or the pair has none).
+  const EntryRecord* serial = nullptr;     // pipelined, alternative, reference
+  const EntryRecord* reference = nullptr;  // alternative
+  struct Stage {
+    const Variant* variant;
+    const EntryRecord* entry;  // nullptr: not registered
+  };
+  std::vector<Stage> stages;  // pipelined: the stage variants its model uses, in the pair's order
+  // The siblings whose times this entry's counters need: it is reported when they have run.
+  std::vector<const EntryRecord*> waits_for() const;
 };
 
 class Registry {
@@ -30,6 +44,8 @@ class Registry {
   // The entry of `pair` whose variant has `role` (and name, if given) and whose parameters
   // are all shared, with the same values, by `params`; nullptr if none was registered.
   const EntryRecord* sibling(const Pair* pair, Role role, const Params& params, const std::string& variant = "") const;
+  // Finds every entry's siblings; called once every entry is registered.
+  void link();
   const std::vector<std::unique_ptr<EntryRecord>>& entries() const { return entries_; }
 
  private:

@@ -27,6 +27,7 @@
 #include "pipeline.hpp"
 #include "reference.hpp"
 #include "simd.hpp"
+#include "stop.hpp"
 #include "sumsq.hpp"
 #include "uring_reader.hpp"
 
@@ -84,7 +85,9 @@ TestFaults test_faults() {
 // What the factory decided for the whole run.
 struct Setup {
   std::filesystem::path dir;
+  std::string dir_problem;  // why the default folder cannot take the file ("" when it can)
   std::string user_file;  // --file, or empty
+  std::uint64_t seed = 0;
   io::DirectIo direct;    // of the filesystem holding the data
   bool memory_backed = false;
   TestFaults faults;
@@ -93,9 +96,7 @@ struct Setup {
 class ReadInstance : public Instance {
  public:
   ReadInstance(std::size_t bytes, const SuiteOptions& options, const Setup& setup)
-      : seed(options.seed),
-        file(setup.user_file.empty() ? io::DataFile::create_or_reuse(setup.dir, bytes, seed, options.keep_files)
-                                     : io::DataFile::open_existing(setup.user_file, bytes, seed)) {}
+      : seed(options.seed), file(open_file(bytes, options, setup)) {}
   std::size_t footprint() const override { return 0; }  // the data live in the file
 
   // Per-block references of the intensity kernel, computed from the generator.
@@ -117,6 +118,13 @@ class ReadInstance : public Instance {
   io::DataFile file;
 
  private:
+  static io::DataFile open_file(std::size_t bytes, const SuiteOptions& options, const Setup& setup) {
+    if (!setup.user_file.empty()) return io::DataFile::open_existing(setup.user_file, bytes, options.seed);
+    // Checked for each file alone before the run; here against what the files before it took.
+    if (!io::DataFile::reusable(setup.dir, bytes, options.seed))
+      if (std::string why = space_for_files(setup.dir, bytes, "--bytes"); !why.empty()) throw io::FileError(why);
+    return io::DataFile::create_or_reuse(setup.dir, bytes, options.seed, options.keep_files, throw_if_stopped);
+  }
   std::mutex mutex_;
   std::map<std::pair<int, std::size_t>, std::vector<double>> references_;
 };
@@ -417,6 +425,12 @@ std::string check_point(const Params& pt, const Setup& setup) {
   const auto bytes = pt.get_int("bytes");
   if (bytes % static_cast<std::int64_t>(sizeof(float)) != 0)
     return "--bytes " + std::to_string(bytes) + ": not a whole number of 4-byte floats";
+  if (setup.user_file.empty()) {
+    if (!setup.dir_problem.empty()) return setup.dir_problem;
+    const auto size = static_cast<std::size_t>(bytes);
+    if (!io::DataFile::reusable(setup.dir, size, setup.seed))
+      if (std::string why = space_for_files(setup.dir, size, "--bytes"); !why.empty()) return why;
+  }
   if (pt.has("block")) {
     const auto block = pt.get_int("block");
     if (block % static_cast<std::int64_t>(sizeof(float)) != 0)
@@ -447,7 +461,9 @@ Pair make_read_pair(const Suite& suite) {
     if (setup.dir.empty()) setup.dir = ".";
   } else {
     setup.dir = options.data_dir_given ? options.data_dir : io::default_data_dir();
+    if (!options.data_dir_given) setup.dir_problem = options.data_dir_problem;
   }
+  setup.seed = options.seed;
   setup.direct = io::probe_direct_io(setup.dir);
   setup.memory_backed = io::memory_backed(setup.dir);
 
@@ -519,10 +535,12 @@ Pair make_read_pair(const Suite& suite) {
       serial,
       thread,
       uring,
-      variant<ReadInstance>("stage_pread", Role::stage, {block, mode},
-                            [=](ReadInstance& in, const Params& pt) { return stage_pread_entry(in, pt, bind, setup); }),
-      variant<ReadInstance>("stage_read", Role::stage, {block, mode, queue_depth},
-                            [=](ReadInstance& in, const Params& pt) { return stage_read_entry(in, pt, bind, setup); }),
+      with_kind(variant<ReadInstance>("stage_pread", Role::stage, {block, mode},
+                                      [=](ReadInstance& in, const Params& pt) { return stage_pread_entry(in, pt, bind, setup); }),
+                StageKind::transfer),
+      with_kind(variant<ReadInstance>("stage_read", Role::stage, {block, mode, queue_depth},
+                                      [=](ReadInstance& in, const Params& pt) { return stage_read_entry(in, pt, bind, setup); }),
+                StageKind::transfer),
       variant<ReadInstance>("stage_compute", Role::stage, {block, intensity},
                             [=](ReadInstance& in, const Params& pt) { return stage_compute_entry(in, pt, k, bind); }),
   };
@@ -532,7 +550,7 @@ Pair make_read_pair(const Suite& suite) {
       {"o_direct", setup.direct.supported ? "supported, alignment " + std::to_string(setup.direct.alignment) + " bytes"
                                           : "refused: " + setup.direct.refused},
       {"file", setup.user_file.empty() ? (options.keep_files ? "created or reused, kept (--keep)"
-                                                             : "created or reused, removed at exit")
+                                                             : "reused if kept earlier, else created and unlinked once open")
                                        : "--file " + setup.user_file},
       {"uring_setup", "liburing " PIPEBENCH_LIBURING_VERSION
                       ", no setup flags, registered buffers (read_fixed), registered file"},

@@ -251,8 +251,9 @@ Pair make_chunked_pair(const Suite& suite) {
                                [](ChunkedInstance& in, const Params& pt) { return pipelined_entry(in, pt); }),
       variant<ChunkedInstance>("stage_produce", Role::stage, {chunks},
                                [](ChunkedInstance& in, const Params& pt) { return produce_entry(in, pt); }),
-      variant<ChunkedInstance>("stage_comm", Role::stage, {chunks},
-                               [](ChunkedInstance& in, const Params& pt) { return comm_entry(in, pt); }),
+      with_kind(variant<ChunkedInstance>("stage_comm", Role::stage, {chunks},
+                                         [](ChunkedInstance& in, const Params& pt) { return comm_entry(in, pt); }),
+                StageKind::transfer),
       variant<ChunkedInstance>("stage_consume", Role::stage, {chunks},
                                [](ChunkedInstance& in, const Params& pt) { return consume_entry(in, pt); }),
   };

@@ -218,8 +218,9 @@ Pair make_collective_pair(const Suite& suite, Collective kind) {
                                   [](CollectiveInstance& in, const Params&) { return serial_entry(in); }),
       variant<CollectiveInstance>("pipelined", Role::pipelined, {chunks, strategy},
                                   [](CollectiveInstance& in, const Params& pt) { return pipelined_entry(in, pt); }),
-      variant<CollectiveInstance>("stage_comm", Role::stage, {},
-                                  [](CollectiveInstance& in, const Params&) { return comm_entry(in); }),
+      with_kind(variant<CollectiveInstance>("stage_comm", Role::stage, {},
+                                            [](CollectiveInstance& in, const Params&) { return comm_entry(in); }),
+                StageKind::transfer),
       variant<CollectiveInstance>("stage_compute", Role::stage, {},
                                   [](CollectiveInstance& in, const Params&) { return compute_entry(in); }),
   };

@@ -230,7 +230,9 @@ Pair make_halo_pair(const Suite& suite) {
   p.variants = {
       variant<HaloInstance>("serial", Role::serial, {}, [](HaloInstance& in, const Params&) { return serial_entry(in); }),
       pipelined,
-      variant<HaloInstance>("stage_comm", Role::stage, {}, [](HaloInstance& in, const Params&) { return comm_entry(in); }),
+      with_kind(variant<HaloInstance>("stage_comm", Role::stage, {},
+                                      [](HaloInstance& in, const Params&) { return comm_entry(in); }),
+                StageKind::transfer),
       variant<HaloInstance>("stage_compute", Role::stage, {},
                             [](HaloInstance& in, const Params&) { return compute_entry(in, Part::all); }),
       variant<HaloInstance>("stage_interior", Role::stage, {},

@@ -43,6 +43,11 @@ int main(int argc, char** argv) {
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, 1);
   };
+  processes.any = [](bool mine) {
+    int in = mine ? 1 : 0, out = 0;
+    PIPEBENCH_MPI_CHECK(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD));
+    return out != 0;
+  };
   processes.context = {{"mpi_library", world.library},
                        {"mpi_thread_level_requested", mpi::parse_thread_level(level) < 0 ? "multiple" : level},
                        {"mpi_thread_level_provided", mpi::thread_level_name(world.thread_level)},
