@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <system_error>
 #include <utility>
@@ -154,13 +156,12 @@ DirectIo probe_direct_io(const std::filesystem::path& dir) {
   return out;
 }
 
-DataFile::DataFile(std::filesystem::path path, std::size_t bytes, bool remove_at_end, bool reused)
-    : path_(std::move(path)), bytes_(bytes), remove_at_end_(remove_at_end), reused_(reused) {}
+DataFile::DataFile(std::filesystem::path path, std::size_t bytes, bool reused)
+    : path_(std::move(path)), bytes_(bytes), reused_(reused) {}
 
 DataFile::DataFile(DataFile&& other) noexcept
     : path_(std::move(other.path_)),
       bytes_(other.bytes_),
-      remove_at_end_(std::exchange(other.remove_at_end_, false)),
       reused_(other.reused_),
       buffered_fd_(std::exchange(other.buffered_fd_, -1)),
       direct_fd_(std::exchange(other.direct_fd_, -1)),
@@ -169,7 +170,6 @@ DataFile::DataFile(DataFile&& other) noexcept
 DataFile::~DataFile() {
   if (buffered_fd_ >= 0) ::close(buffered_fd_);
   if (direct_fd_ >= 0) ::close(direct_fd_);
-  if (remove_at_end_) ::unlink(path_.c_str());
 }
 
 void DataFile::open_descriptors() {
@@ -185,39 +185,86 @@ void DataFile::open_descriptors() {
   }
 }
 
-DataFile DataFile::create_or_reuse(const std::filesystem::path& dir, std::size_t bytes, std::uint64_t seed, bool keep) {
-  const std::filesystem::path path = own_name(dir, bytes, seed);
-  // Reuse: the name says size and seed; the size and a sample of values must agree.
+namespace {
+
+std::string host_tag() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "host";
+  std::string h = buf;
+  for (char& c : h)
+    if (c == '/' || c == '-') c = '_';
+  return h;
+}
+
+// pipebench-io-partial-<host>-<pid>-XXXXXX files of this host whose process is gone.
+void remove_stale_partials(const std::filesystem::path& dir) {
+  const std::string prefix = "pipebench-io-partial-" + host_tag() + "-";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) ::unlink(e.path().c_str());
+  }
+}
+
+}  // namespace
+
+bool DataFile::reusable(const std::filesystem::path& dir, std::size_t bytes, std::uint64_t seed) {
   struct stat st{};
-  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::size_t>(st.st_size) == bytes) {
-    DataFile f(path, bytes, !keep, true);
+  const std::filesystem::path path = own_name(dir, bytes, seed);
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::size_t>(st.st_size) == bytes;
+}
+
+DataFile DataFile::create_or_reuse(const std::filesystem::path& dir, std::size_t bytes, std::uint64_t seed, bool keep,
+                                   const std::function<void()>& interrupt) {
+  const std::filesystem::path path = own_name(dir, bytes, seed);
+  // Reuse: the name says size and seed; the size and a sample of values must agree. Someone
+  // kept it: it stays, whatever this run's --keep.
+  if (reusable(dir, bytes, seed)) {
+    DataFile f(path, bytes, true);
     f.open_descriptors();
     if (sample_mismatch(f.buffered_fd_, bytes, seed).empty()) return f;
   }
-  // Written under a temporary name and renamed when complete and on disk: a run killed half-way
-  // leaves no file that a later run would take for a whole one.
-  std::string tmp = (dir / ("pipebench-io-partial-XXXXXX")).string();
+  remove_stale_partials(dir);
+  std::string tmp = (dir / ("pipebench-io-partial-" + host_tag() + "-" + std::to_string(::getpid()) + "-XXXXXX")).string();
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) throw FileError("creating a data file in " + dir.string() + ": " + errno_text(errno));
   try {
     kernels::AlignedBuffer<float> block(kWriteBlock / sizeof(float));
     const std::size_t elements = bytes / sizeof(float);
     for (std::size_t first = 0; first < elements; first += block.size()) {
+      if (interrupt) interrupt();
       const std::size_t count = std::min(block.size(), elements - first);
       kernels::fill_uniform(block.data(), count, seed, first);
       write_all(fd, reinterpret_cast<const char*>(block.data()), count * sizeof(float), first * sizeof(float), tmp);
     }
     // Written pages must be clean before a drop can evict them (DONTNEED skips dirty pages).
     if (::fsync(fd) != 0) fail("fsync " + tmp, errno);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) fail("renaming " + tmp + " to " + path.string(), errno);
+    if (keep && ::rename(tmp.c_str(), path.c_str()) != 0) fail("renaming " + tmp + " to " + path.string(), errno);
   } catch (const std::system_error& e) {
     ::close(fd);
     ::unlink(tmp.c_str());
     throw FileError(e.what());
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
   }
   ::close(fd);
-  DataFile f(path, bytes, !keep, false);
-  f.open_descriptors();
+  if (keep) {
+    DataFile f(path, bytes, false);
+    f.open_descriptors();
+    return f;
+  }
+  DataFile f(tmp, bytes, false);
+  try {
+    f.open_descriptors();
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  ::unlink(tmp.c_str());  // open: the descriptors hold it until the process ends
   return f;
 }
 
@@ -230,7 +277,7 @@ DataFile DataFile::open_existing(const std::filesystem::path& path, std::size_t 
   if (static_cast<std::size_t>(st.st_size) < bytes)
     throw FileError(path.string() + ": holds " + std::to_string(st.st_size) + " bytes, fewer than the " +
                     std::to_string(bytes) + " asked (--bytes)");
-  DataFile f(path, bytes, false, true);
+  DataFile f(path, bytes, true);
   f.open_descriptors();
   if (std::string why = sample_mismatch(f.buffered_fd_, bytes, seed); !why.empty())
     throw FileError(path.string() + ": not pipebench's data for --seed " + std::to_string(seed) + ": " + why);

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -56,18 +57,30 @@ struct FileError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The data file. Either pipebench's own (created in a directory, named after its size and seed,
-// reused when both match, removed at the end unless kept) or a user's (--file), which must hold
-// pipebench's data for the seed: a few values are checked against the generator when opened.
+// The data file. Either pipebench's own or a user's (--file), which must hold pipebench's data
+// for the seed: a few values are checked against the generator when opened.
+//
+// pipebench's own file is named after its size and seed and reused when both match. A file
+// found there is never removed (a run with --keep left it). A file this run writes is written
+// under a name of this host and process (pipebench-io-partial-<host>-<pid>-XXXXXX) and then,
+// with --keep, renamed to its own name; without --keep it is opened and unlinked at once, so it
+// goes with the process however that ends. A partial file whose process is gone (a run killed
+// while writing) is removed by the next run that writes into the same folder.
 class DataFile {
  public:
-  static DataFile create_or_reuse(const std::filesystem::path& dir, std::size_t bytes, std::uint64_t seed, bool keep);
+  // `interrupt` is called between the blocks a new file is written in; what it throws ends the
+  // writing, removes the partial file and is passed on (a stop request of the harness).
+  static DataFile create_or_reuse(const std::filesystem::path& dir, std::size_t bytes, std::uint64_t seed, bool keep,
+                                  const std::function<void()>& interrupt = {});
   static DataFile open_existing(const std::filesystem::path& path, std::size_t bytes, std::uint64_t seed);
+  // Whether create_or_reuse would reuse a file (its own name, its size): no space is needed then.
+  static bool reusable(const std::filesystem::path& dir, std::size_t bytes, std::uint64_t seed);
   DataFile(DataFile&& other) noexcept;
   DataFile& operator=(DataFile&&) = delete;
   DataFile(const DataFile&) = delete;
   ~DataFile();
 
+  // The file's name; without --keep, the name it had before it was unlinked.
   const std::filesystem::path& path() const { return path_; }
   std::size_t bytes() const { return bytes_; }  // the bytes read: --bytes, even if the file is longer
   bool reused() const { return reused_; }
@@ -82,11 +95,10 @@ class DataFile {
   double resident_fraction() const;
 
  private:
-  DataFile(std::filesystem::path path, std::size_t bytes, bool remove_at_end, bool reused);
+  DataFile(std::filesystem::path path, std::size_t bytes, bool reused);
   void open_descriptors();
   std::filesystem::path path_;
   std::size_t bytes_ = 0;
-  bool remove_at_end_ = false;
   bool reused_ = false;
   int buffered_fd_ = -1;
   int direct_fd_ = -1;
