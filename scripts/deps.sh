@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(cmake g++ make pkg-config python3 git
           libbenchmark-dev libgtest-dev libhwloc-dev libopenblas-dev libcli11-dev
-          liburing-dev fio libopenmpi-dev openmpi-bin python3-matplotlib)
+          liburing-dev fio libopenmpi-dev openmpi-bin python3-matplotlib python3-jsonschema)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "pipebench: not a Debian system; make sure the equivalents of these are installed: ${packages[*]}" >&2

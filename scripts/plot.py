@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Figures for papers from pipebench result files (Google Benchmark JSON).
+"""Figures for papers from pipebench result files (results/README.md: schema version 1).
 
     plot.py [-o DIR] [--columns 1,2] [--formats pdf,png] [--figures TYPE,...] [--where AXIS=VALUE,...]
             RESULT [RESULT ...]
@@ -17,12 +17,15 @@ folder of a Slurm job array). Figure types, one file per type and pair (domain/w
                              bound (top), overlap efficiency (bottom)
   scaling_vs_ranks           time and speedup against MPI ranks
 
-A type the input has no data for is skipped with one line on stderr. A file whose context
+A type the input has no data for is skipped with one line on stderr. A run that did not finish
+(stopped, or killed) is drawn as far as it got, with a line saying so; a file in a folder that
+is not a pipebench result (fio's, a foreign or broken file) is skipped with a line. A file whose context
 has `pipebench_synthetic` (the test fixtures) gets every figure drawn from it stamped
 "SYNTHETIC DATA, NOT A MEASUREMENT" and a `synthetic` column in pairs.csv. Each figure is written
 for a one-column (3.5 in) and a two-column (7.16 in) layout as vector PDF (TrueType fonts
 embedded) and PNG, named <type>_<domain>_<workload>.<1col|2col>.<pdf|png>; pairs.csv is
-every entry joined with its serial and stage-alone siblings.
+every entry joined with its serial and stage-alone siblings. Entries are read through
+scripts/pipebench_results.py: by the fields the binaries wrote, never by parsing names.
 
 Standard library plus matplotlib. When the interpreter running this script lacks
 matplotlib, it re-runs itself with one that has it (PIPEBENCH_PYTHON, then /usr/bin/python3,
@@ -36,13 +39,10 @@ import subprocess
 import sys
 from collections import defaultdict
 
-UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
-# Stages that compute; every other stage_<name> moves data. The naming contract, not a guess:
-# cpu/io call theirs stage_compute, cuda its kernel stage stage_kernel.
-COMPUTE_STAGES = ("stage_compute", "stage_kernel")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pipebench_results import ResultError, load as load_results  # noqa: E402
+
 EFFICIENCY_AXES = ("chunks", "queue_depth", "streams", "microbatches")
-# A context key that marks a file as made up (test fixtures): its figures are stamped.
-SYNTHETIC = "pipebench_synthetic"
 FIGURE_TYPES = ["speedup", "speedup_vs_ratio", "throughput_vs_chains"] + \
                [f"efficiency_vs_{a}" for a in EFFICIENCY_AXES] + ["scaling_vs_ranks"]
 # Paper widths in inches: IEEE/ACM single column (3.5) and full text width (7.16).
@@ -78,118 +78,19 @@ def sort_key(value):
     return (0, v, "") if v is not None else (1, 0.0, str(value))
 
 
-class Entry:
-    """One pipebench entry of one result file: its median run and its repetitions."""
-
-    def __init__(self, name, run_file):
-        self.name = name
-        parts = name.split("/")
-        self.domain, self.workload, self.variant = parts[0], parts[1], parts[2]
-        self.params = dict(p.split(":", 1) for p in parts[3:])
-        self.file = run_file
-        self.run = None       # the median aggregate, or the single run
-        self.reps = []        # every repetition's run
-        self.error = None
-
-    @property
-    def pair(self):
-        return f"{self.domain}/{self.workload}"
-
-    def value(self, counter, run=None):
-        run = run or self.run
-        if run is None:
-            return None
-        if counter == "time":
-            return run["real_time"] * UNIT.get(run.get("time_unit", "ns"), 1e-9)
-        v = run.get(counter)
-        return v if isinstance(v, (int, float)) and math.isfinite(v) else None
-
-    def spread(self, counter):
-        """(min, max) of a counter over the repetitions, or None with fewer than two."""
-        vals = [v for v in (self.value(counter, r) for r in self.reps) if v is not None]
-        return (min(vals), max(vals)) if len(vals) >= 2 else None
-
-
-class RunFile:
-    def __init__(self, path, context):
-        self.path = path
-        self.context = context
-        # Entries of one Slurm job (or of all tasks of one job array) form one series: an
-        # array's tasks each hold one point of a sweep. Outside Slurm a run folder does.
-        ctx = context
-        cluster = ctx.get("slurm_cluster_name", ctx.get("host_name", "?"))
-        if ctx.get("slurm_array_job_id"):
-            self.origin = f"{cluster} job {ctx['slurm_array_job_id']}"
-        elif ctx.get("slurm_job_id"):
-            self.origin = f"{cluster} job {ctx['slurm_job_id']}"
-        else:
-            self.origin = os.path.basename(os.path.dirname(os.path.abspath(path))) or path
-
-
-def find_json(path):
-    if os.path.isdir(path):
-        found = []
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            found += [os.path.join(root, f) for f in sorted(files) if f.endswith(".json")]
-        if not found:
-            die(f"{path}: no result files (*.json) in this folder")
-        return found
-    if not os.path.exists(path):
-        die(f"{path}: no such file or folder")
-    return [path]
-
-
 def load(paths):
-    files, entries, seen = [], [], set()
-    for path in [p for arg in paths for p in find_json(arg)]:
-        real = os.path.realpath(path)
-        if real in seen:
-            continue
-        seen.add(real)
-        try:
-            with open(path) as f:
-                doc = json.load(f)
-        except OSError as e:
-            die(f"{path}: {e.strerror}")
-        except ValueError as e:
-            die(f"{path}: not a Google Benchmark JSON file (not JSON: {e})")
-        if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list) \
-                or not isinstance(doc.get("context"), dict):
-            die(f"{path}: not a Google Benchmark JSON file (no 'context' and 'benchmarks')")
-        rf = RunFile(path, doc["context"])
-        files.append(rf)
-        by_name = {}
-        for b in doc["benchmarks"]:
-            if not isinstance(b, dict) or "name" not in b:
-                die(f"{path}: not a Google Benchmark JSON file (a benchmark without a name)")
-            name = b.get("run_name", b["name"])
-            if name.count("/") < 2 or any(":" not in p for p in name.split("/")[3:]):
-                continue  # not a pipebench entry name (domain/workload/variant/axis:value/...)
-            ranks = doc["context"].get("mpi_ranks")
-            if name.startswith("mpi/") and ranks and "/ranks:" not in name:
-                name += f"/ranks:{ranks}"  # the run's rank count is an axis across result files
-            e = by_name.get(name)
-            if e is None:
-                e = by_name[name] = Entry(name, rf)
-                entries.append(e)
-            if b.get("error_occurred"):
-                e.error = b.get("error_message", "error")
-            elif b.get("run_type") == "aggregate":
-                if b.get("aggregate_name") == "median":
-                    e.run = b
-            else:
-                e.reps.append(b)
-        for e in by_name.values():
-            if e.run is None and len(e.reps) == 1:
-                e.run = e.reps[0]
-            elif e.run is None and e.reps:  # repetitions without aggregates: take the median run
-                e.run = sorted(e.reps, key=lambda r: r["real_time"])[len(e.reps) // 2]
-    # The same entry in several files of one origin (the serial entry of every task of a depth
-    # sweep): one entry whose repetitions are all of theirs, its value their median run.
+    """The result files and their entries; the same entry in several files of one origin (the
+    serial entry of every task of a depth sweep) becomes one entry whose repetitions are all of
+    theirs, its value their median run."""
+    try:
+        results = load_results(paths)
+    except ResultError as e:
+        die(str(e))
+    for line in results.notes:
+        note(line)
     merged, out = {}, []
-    for e in entries:
-        first = merged.setdefault((e.file.origin, e.name), e)
+    for e in results.entries:
+        first = merged.setdefault((e.file.origin, e.key), e)
         if first is e:
             out.append(e)
             continue
@@ -197,30 +98,28 @@ def load(paths):
         first.error = first.error or e.error
         if first.reps:
             first.run = sorted(first.reps, key=lambda r: r["real_time"])[len(first.reps) // 2]
-    return files, out
+    return results, out
 
 
 class Index:
-    """Sibling lookup by the harness's rule: same pair, every sibling parameter equal.
-    Siblings come from the same file when it has them (each array task ran its own), else
-    from the same origin."""
+    """The siblings the binaries named, among the entries kept (--where)."""
 
-    def __init__(self, entries):
-        self.by_pair = defaultdict(list)
-        for e in entries:
-            if e.run is not None:
-                self.by_pair[(e.file.origin, e.pair, e.variant)].append(e)
+    def __init__(self, results, entries):
+        self.results = results
+        self.kept = {id(e) for e in entries}
 
-    def sibling(self, e, variant):
-        found = [s for s in self.by_pair[(e.file.origin, e.pair, variant)]
-                 if all(e.params.get(k) == v for k, v in s.params.items())]
-        same_file = [s for s in found if s.file is e.file]
-        return (same_file or found or [None])[0]
+    def _kept(self, e):
+        return e if e is not None and id(e) in self.kept else None
+
+    def sibling(self, e, which):
+        return self._kept(self.results.sibling(e, which))
+
+    def stage_list(self, e):
+        """[(variant, kind, Entry or None)] of a pipelined entry's model."""
+        return [(v, k, self._kept(s)) for v, k, s in self.results.stages(e)]
 
     def stages(self, e):
-        names = sorted({v for (o, p, v) in self.by_pair if o == e.file.origin and p == e.pair
-                        and v.startswith("stage_")})
-        return {v: self.sibling(e, v) for v in names}
+        return {v: s for v, _, s in self.stage_list(e)}
 
 
 # ---------------------------------------------------------------- labels and units
@@ -562,24 +461,31 @@ def two_stage_speedup(ratio, chunks, depth):
     return total / ideal
 
 
+def compute_transfer(index, e):
+    """(compute seconds, transfer seconds, stages counted) of a pipelined entry's model stages, by
+    the kind each stage declares; None when a stage has no result or a kind is missing."""
+    stages = [(k, s) for _, k, s in index.stage_list(e) if k != "combined"]
+    if not stages or any(s is None or not s.value("time") for _, s in stages):
+        return None
+    compute = sum(s.value("time") for k, s in stages if k == "compute")
+    transfer = sum(s.value("time") for k, s in stages if k == "transfer")
+    return (compute, transfer, len(stages)) if compute and transfer else None
+
+
 def fig_speedup_vs_ratio(pair, entries, index, writer):
     points = {}
     for e in entries:
-        if e.variant != "pipelined" or e.value("speedup") is None:
+        if e.role != "pipelined" or e.value("speedup") is None:
             continue
-        stages = index.stages(e)
-        compute = [v for v in stages if v in COMPUTE_STAGES]
-        if len(compute) != 1 or len(stages) < 2 or not all(stages.values()):
+        ct = compute_transfer(index, e)
+        if ct is None:
             continue
-        t_compute = stages[compute[0]].value("time")
-        t_transfer = sum(s.value("time") for v, s in stages.items() if v != compute[0])
-        if not t_compute or not t_transfer:
-            continue
-        stage_params = set().union(*(s.params for s in stages.values()))
+        t_compute, t_transfer, n_stages = ct
+        stage_params = set().union(*(s.params for _, _, s in index.stage_list(e)))
         # The model curve is a function of chunks and depth; the parameters that set the stage
         # times (intensity, source, ...) move a point along it instead.
         rest = tuple((k, v) for k, v in e.params.items() if k not in stage_params or k == "chunks")
-        points.setdefault((e.file.origin, e.variant, rest), []).append((t_compute / t_transfer, e, len(stages)))
+        points.setdefault((e.file.origin, e.variant, rest), []).append((t_compute / t_transfer, e, n_stages))
     if not points:
         return False
     keys = sort_series(points)
@@ -599,9 +505,9 @@ def fig_speedup_vs_ratio(pair, entries, index, writer):
                 y, s = e.value("speedup"), e.spread("speedup")
                 ax.errorbar(r, y, yerr=[[y - s[0]], [s[1] - y]] if s else None, elinewidth=0.6,
                             **{**st, "linestyle": "none"}, label=label if i == 0 else None)
-            d = dict(key[2])
-            chunks, depth = number(d.get("chunks")), number(d.get("depth"))
-            if all(n == 2 for _, _, n in pts) and chunks and depth:
+            model = pts[0][1].model or {}
+            chunks, depth = model.get("chunks"), model.get("depth")
+            if all(n == 2 for _, _, n in pts) and model.get("formula") == "pipeline" and chunks and depth:
                 xs = [lo * (hi / lo) ** (i / 300) for i in range(301)]
                 ax.plot(xs, [two_stage_speedup(x, chunks, depth) for x in xs], color=st["color"],
                         linestyle=st["linestyle"], linewidth=0.8, alpha=0.8)
@@ -754,7 +660,7 @@ def fig_efficiency(pair, entries, index, writer, axis):
 
 def fig_scaling(pair, entries, index, writer):
     # stage_* entries are the model's inputs, not results to scale
-    series_map = series_over([e for e in entries if not e.variant.startswith("stage_")], "ranks", across_runs=True)
+    series_map = series_over([e for e in entries if e.role != "stage"], "ranks", across_runs=True)
     if not series_map:
         return False
     keys = sort_series(series_map)
@@ -805,12 +711,12 @@ def write_csv(path, entries, index):
         for k in e.params:
             if k not in axes:
                 axes.append(k)
-        row = {"origin": e.file.origin, "file": e.file.path, "name": e.name, "domain": e.domain,
-               "workload": e.workload, "variant": e.variant, **e.params}
+        row = {"origin": e.file.origin, "file": e.file.path, "run_status": e.file.status, "name": e.name,
+               "domain": e.domain, "workload": e.workload, "variant": e.variant, "role": e.role, **e.params}
         if e.error:
             row["error"] = e.error
-        if e.file.context.get(SYNTHETIC):
-            row["synthetic"] = e.file.context[SYNTHETIC]
+        if e.file.synthetic:
+            row["synthetic"] = e.file.synthetic
         if e.run is not None:
             row["time_s"] = e.value("time")
             s = e.spread("time")
@@ -824,18 +730,23 @@ def write_csv(path, entries, index):
                     counters.add(k)
             if "label" in e.run:
                 row["label"] = e.run["label"]
-            if e.variant != "serial" and not e.variant.startswith("stage_"):
+            if e.role in ("pipelined", "alternative", "reference"):
                 serial = index.sibling(e, "serial")
                 if serial is not None:
                     row["serial_time_s"] = serial.value("time")
                 for v, st in index.stages(e).items():
-                    if st is not None and all(st.params.get(k) == e.params.get(k) for k in st.params):
+                    if st is not None:
                         row[f"{v}_time_s"] = st.value("time")
                         stage_cols.add(f"{v}_time_s")
+                ct = compute_transfer(index, e)
+                if ct:
+                    row["compute_s"], row["transfer_s"], _ = ct
+                    row["compute_transfer_ratio"] = ct[0] / ct[1]
         rows.append(row)
-    fields = ["origin", "file", "name", "domain", "workload", "variant"] + axes + \
+    fields = ["origin", "file", "run_status", "name", "domain", "workload", "variant", "role"] + axes + \
              ["time_s", "time_min_s", "time_max_s", "repetitions", "serial_time_s"] + sorted(stage_cols) + \
-             sorted(counters) + ["label", "error"] + (["synthetic"] if any("synthetic" in r for r in rows) else [])
+             ["compute_s", "transfer_s", "compute_transfer_ratio"] + sorted(counters) + ["label", "error"] + \
+             (["synthetic"] if any("synthetic" in r for r in rows) else [])
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, restval="")
         w.writeheader()
@@ -895,14 +806,15 @@ def main(argv):
     formats = parse_list(args.formats, ["pdf", "png"], "formats")
     figures = parse_list(args.figures, FIGURE_TYPES, "figures")
 
-    files, entries = load(args.inputs)
+    results, entries = load(args.inputs)
+    files = results.files
     where = parse_where(args.where)
     for k, v in where:
         if not any(k in e.params and same_value(e.params[k], v) for e in entries):
             die(f"--where {k}={v}: no entry of {', '.join(f.path for f in files)} has {k} {v}")
     entries = [e for e in entries if all(k not in e.params or same_value(e.params[k], v) for k, v in where)]
-    index = Index(entries)
-    pairs = [e for e in entries if e.run is not None and e.variant != "serial"
+    index = Index(results, entries)
+    pairs = [e for e in entries if e.run is not None and e.role != "serial"
              and index.sibling(e, "serial") is not None]
     if not pairs:
         what = ", ".join(f.path for f in files)
@@ -933,7 +845,7 @@ def main(argv):
         made = []
         for pair in sorted(by_pair):
             es = by_pair[pair]
-            synthetic = sorted({e.file.path for e in es if e.file.context.get(SYNTHETIC)})
+            synthetic = sorted({e.file.path for e in es if e.file.synthetic})
             writer.stamp = "SYNTHETIC DATA, NOT A MEASUREMENT" if synthetic else None
             if fig_type == "speedup":
                 ok = fig_speedup(pair, es, index, writer)
