@@ -9,8 +9,27 @@
 #   scripts/run.sh -- --benchmark_filter=sumsq   extra flags for every suite's binary
 # PIPEBENCH_DATA_DIR: where the I/O suite's file goes (default /var/tmp: a disk, not tmpfs).
 # PIPEBENCH_MPI_RANKS: ranks of the MPI suite (default 2), started with mpirun on this machine.
+# PIPEBENCH_BUILD, PIPEBENCH_RESULTS: the build folder (default build) and the results root (default results).
+# Ctrl-C or SIGTERM stops the suite running then after its current entry: it keeps what finished as
+# <suite>.partial.json, the suites after it do not run, the summary and figures cover what finished.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+data=""
+child=""
+child_signal=TERM
+stopped=0
+trap '[ -z "$data" ] || rm -rf "$data"' EXIT
+# A stop: the running suite is asked to stop after its entry (mpirun passes SIGUSR1 to every rank;
+# SIGUSR1 also reaches a binary that already has the terminal's SIGINT without ending it), and
+# the suites after it are not started.
+on_stop() {
+  stopped=$1
+  echo "pipebench: stopped by SIG$2; the running suite keeps what finished, the rest does not run" >&2
+  [ -z "$child" ] || kill -"$child_signal" "$child" 2>/dev/null || true
+}
+trap 'on_stop 130 INT' INT
+trap 'on_stop 143 TERM' TERM
 
 mode=--quick
 suites=""
@@ -22,7 +41,7 @@ while [ $# -gt 0 ]; do
     --suites) [ $# -ge 2 ] || { echo "run.sh: --suites needs a list (cpu,io,mpi,cuda)" >&2; exit 2; }; suites=$2; shift ;;
     --no-fio) fio=0 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (use --quick, --full, --suites, --no-fio, or -- <flags>)" >&2; exit 2 ;;
   esac
   shift
@@ -34,13 +53,15 @@ for s in "${chosen[@]}"; do  # names are checked before anything is installed or
 done
 [[ "${PIPEBENCH_MPI_RANKS:-2}" =~ ^[1-9][0-9]*$ ]] ||
   { echo "run.sh: PIPEBENCH_MPI_RANKS: '${PIPEBENCH_MPI_RANKS}' is not a positive integer" >&2; exit 2; }
+build=${PIPEBENCH_BUILD:-build}
+root=${PIPEBENCH_RESULTS:-results}
 
 scripts/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 
-declare -A binary=([cpu]=build/bench/cpu/pipebench-cpu [io]=build/bench/io/pipebench-io
-                   [mpi]=build/bench/mpi/pipebench-mpi [cuda]=build/bench/cuda/pipebench-cuda)
+declare -A binary=([cpu]=$build/bench/cpu/pipebench-cpu [io]=$build/bench/io/pipebench-io
+                   [mpi]=$build/bench/mpi/pipebench-mpi [cuda]=$build/bench/cuda/pipebench-cuda)
 if [ -z "$suites" ]; then
   for s in cpu io mpi cuda; do [ -x "${binary[$s]}" ] && suites="${suites:+$suites,}$s"; done
 fi
@@ -51,19 +72,41 @@ done
 
 host=$(hostname -s 2>/dev/null || hostname)
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-out="results/$host/$stamp"
-mkdir -p "results/$host"
+out="$root/$host/$stamp"
+mkdir -p "$root/$host"
 n=1
 until mkdir "$out" 2>/dev/null; do  # a second run in the same second gets its own folder
-  n=$((n + 1)); out="results/$host/$stamp-$n"
+  n=$((n + 1)); out="$root/$host/$stamp-$n"
 done
-data=""
-trap '[ -z "$data" ] || rm -rf "$data"' EXIT
+
+# run_child <stdout file> <command...>: in the background, waited for through the traps above;
+# its exit status in $rc.
+run_child() {
+  local log=$1
+  shift
+  "$@" >"$log" &
+  child=$!
+  while kill -0 "$child" 2>/dev/null; do wait "$child" 2>/dev/null || true; done
+  rc=0
+  wait "$child" 2>/dev/null || rc=$?
+  child=""
+}
+
+# keep <partial file> <final name>: the result under its final name once it says it is complete;
+# a stopped or broken suite stays <suite>.partial.json.
+keep() {
+  local state
+  [ -s "$1" ] || return 1
+  state=$(python3 scripts/pipebench_results.py status "$1" 2>/dev/null) || { echo "$1"; return 0; }
+  if [ "$state" = complete ]; then mv "$1" "$2"; echo "$2"; else echo "$1"; fi
+}
 
 status=0
 files=()
+[ "$stopped" -eq 0 ] || { echo "pipebench: stopped before any suite ran" >&2; exit "$stopped"; }
 for s in "${chosen[@]}"; do
-  args=("$mode" --benchmark_out="$out/$s.json" --benchmark_out_format=json --benchmark_color=false)
+  [ "$stopped" -eq 0 ] || break
+  args=("$mode" --benchmark_out="$out/$s.partial.json" --benchmark_out_format=json --benchmark_color=false)
   if [ "$s" = io ]; then
     # The file is kept for fio, in a directory of our own; the device drifts over a run, so
     # entries are interleaved at random even in the quick suite.
@@ -71,33 +114,41 @@ for s in "${chosen[@]}"; do
     args+=(--data-dir "$data" --keep --benchmark_enable_random_interleaving=true)
   fi
   launch=()
+  child_signal=USR1
   if [ "$s" = mpi ]; then
     ranks=${PIPEBENCH_MPI_RANKS:-2}
     launch=(mpirun -np "$ranks")
     [ "$ranks" -le "$(nproc 2>/dev/null || echo 1)" ] || launch+=(--oversubscribe)
     # Open MPI refuses to run as root without both.
     [ "$(id -u)" -ne 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    # mpirun kills its ranks this many seconds after its own SIGINT or SIGTERM (default 1): time
+    # for them to finish their entry and write what finished.
+    export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-10}
   fi
   echo "pipebench: running the ${mode#--} $s suite${launch[*]:+ (${launch[*]})}; its console table goes to $out/$s.txt" >&2
-  "${launch[@]}" "${binary[$s]}" "${args[@]}" "${extra[@]}" >"$out/$s.txt" || status=$?
-  [ -s "$out/$s.json" ] && files+=("$out/$s.json")
-  if [ "$s" = io ] && [ "$fio" -eq 1 ]; then
+  run_child "$out/$s.txt" "${launch[@]}" "${binary[$s]}" "${args[@]}" "${extra[@]}"
+  [ "$rc" -eq 0 ] || status=$rc
+  kept=""
+  if kept=$(keep "$out/$s.partial.json" "$out/$s.json"); then files+=("$kept"); fi
+  if [ "$s" = io ] && [ "$fio" -eq 1 ] && [ "$stopped" -eq 0 ] && [ -n "$kept" ]; then
     file=$(find "$data" -name 'pipebench-io-*.f32' | head -n 1)
     if ! command -v fio >/dev/null 2>&1; then
       echo "pipebench: fio not installed; the I/O summary goes without its peer" >&2
     elif [ -n "$file" ]; then
       if [ "$mode" = --full ]; then blocks="131072 1048576" depths="1 2 4 8 16 32 64" modes="direct buffered cached"
       else blocks="1048576" depths="1 4 16 32" modes="direct buffered"; fi
-      grep -q '"io/read/o_direct": "supported' "$out/io.json" || modes=${modes/direct /}
+      grep -q '"io/read/o_direct": "supported' "$kept" || modes=${modes/direct /}
+      child_signal=TERM
       for b in $blocks; do
+        [ "$stopped" -eq 0 ] || break
         echo "pipebench: fio on the same file, block $b" >&2
-        scripts/fio-compare.sh --file "$file" --block "$b" --queue-depths "$depths" --modes "$modes" \
-          --out "$out/fio-$b.json" && files+=("$out/fio-$b.json") || status=1
+        run_child /dev/stdout scripts/fio-compare.sh --file "$file" --block "$b" --queue-depths "$depths" \
+          --modes "$modes" --out "$out/fio-$b.json"
+        if [ "$rc" -eq 0 ]; then files+=("$out/fio-$b.json"); elif [ "$stopped" -eq 0 ]; then status=1; fi
       done
     fi
-    rm -rf "$data"
-    data=""
   fi
+  if [ -n "$data" ]; then rm -rf "$data"; data=""; fi
 done
 
 if [ ${#files[@]} -gt 0 ]; then
@@ -111,11 +162,15 @@ if [ ${#files[@]} -gt 0 ]; then
     echo "pipebench: figures in $out/ ($(grep -c '\.pdf$' "$out/figures.txt") PDF, each also as PNG) and the joined table $out/pairs.csv" >&2
   else
     rm -f "$out/figures.txt"
-    echo "pipebench: no figures for this run (see the plot.py line above); the results are complete" >&2
+    echo "pipebench: no figures for this run (see the plot.py line above); the result files are unaffected" >&2
   fi
   echo "pipebench: results in $out/" >&2
 else
   rmdir "$out" 2>/dev/null || true
+fi
+if [ "$stopped" -ne 0 ]; then
+  echo "pipebench: stopped; what finished is in $out/ (a suite that did not finish is <suite>.partial.json)" >&2
+  exit "$stopped"
 fi
 if [ "$status" -ne 0 ]; then
   echo "pipebench: a suite failed (exit $status); see the FAILED lines above and the .txt files in $out/" >&2

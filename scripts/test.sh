@@ -21,8 +21,8 @@ ctest --test-dir build --output-on-failure
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer" >&2
 # CUDA is built and tested in the Release build; the sanitizers see nothing of nvcc's code.
 build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DPIPEBENCH_SANITIZE=address;undefined" -DPIPEBENCH_WITH_CUDA=OFF
-# The Slurm and plot tests run the Release binaries and scripts: once is enough.
-ctest --test-dir build-asan --output-on-failure -LE 'slurm|plot'
+# The Slurm, plot and run.sh tests run the Release binaries and scripts: once is enough.
+ctest --test-dir build-asan --output-on-failure -LE 'slurm|plot|scripts'
 
 echo "== ThreadSanitizer (executor)" >&2
 build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIPEBENCH_SANITIZE=thread -DPIPEBENCH_WITH_CUDA=OFF

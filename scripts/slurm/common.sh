@@ -9,7 +9,8 @@
 #                       (default build); binaries are looked up as bench/<domain>/pipebench-<domain>,
 #                       <domain>/pipebench-<domain> or pipebench-<domain> in it
 #   PIPEBENCH_RESULTS   results root, relative to the checkout or absolute (default results); a job writes
-#                       <root>/<cluster>/<jobid>[_<array task>]/
+#                       <root>/<cluster>/<jobid>[_<array task>]/, a requeued job (SLURM_RESTART_COUNT n)
+#                       <...>-restart<n>/, never into a folder that exists
 #   PIPEBENCH_DOMAINS   domains to run (each script has its default); naming one whose binary
 #                       is missing fails the job, a default one is skipped with a line
 #   PIPEBENCH_SUITE     quick or full (default full)
@@ -19,8 +20,10 @@
 #   PIPEBENCH_MODULES   environment modules to load first, e.g. "gcc/12 openmpi/4.1"
 #
 # A family is one pair (domain/workload, e.g. cpu/overlap): it runs as its own invocation
-# into <domain>-<workload>.json.partial, renamed to .json when the binary exits. A job killed
-# at its time limit keeps every family that finished; the one it was in stays .partial.
+# into <domain>-<workload>.partial.json, renamed to <domain>-<workload>.json when its document
+# says the run completed. At a time limit (or scancel) Slurm sends SIGTERM to the job's
+# processes: the binary finishes its entry and writes every finished entry, marked incomplete,
+# into the .partial.json, which keeps that name; the families after it do not run.
 
 pb_note() { echo "pipebench: $*" >&2; }
 pb_die() { echo "pipebench: $*" >&2; exit 2; }
@@ -28,6 +31,8 @@ pb_die() { echo "pipebench: $*" >&2; exit 2; }
 PB_FAILED=0        # families that exited non-zero (verification failure, error)
 PB_KEPT=()         # result files written by this job
 PB_CURRENT=""      # the family running now, for the time-limit note
+PB_CHILD=""        # its launcher's PID
+PB_STOPPED=0       # 128 + the signal that stopped the job
 
 PB_EXTRA=()        # key=value settings a script adds (a sweep's parameter set)
 PB_ONLY_AXES=""    # when set, only families with one of these axes in their entry names
@@ -64,8 +69,15 @@ pb_setup() {
   else  # run by hand outside Slurm: a folder per run, as scripts/run.sh does
     id=$(date -u +%Y%m%dT%H%M%SZ)-$$
   fi
+  # A requeued job keeps its id: each attempt gets a folder of its own.
+  [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ] 2>/dev/null && id="$id-restart$SLURM_RESTART_COUNT"
+  mkdir -p "$root/$cluster" || pb_die "cannot create $root/$cluster"
   PB_OUT="$root/$cluster/$id"
-  mkdir -p "$PB_OUT" || pb_die "cannot create $PB_OUT"
+  local n=1
+  until mkdir "$PB_OUT" 2>/dev/null; do  # never into an earlier attempt's folder
+    [ -d "$root/$cluster" ] || pb_die "cannot create $PB_OUT"
+    n=$((n + 1)); PB_OUT="$root/$cluster/$id-$n"
+  done
 
   # Settings applied as --<axis> <value> to every binary that has that option (see pb_flags).
   PB_SETTINGS=()
@@ -87,29 +99,41 @@ pb_setup() {
   for a in "${PB_FLAGS[@]}"; do
     case "$a" in --benchmark_filter*|--benchmark_out*) pb_die "PIPEBENCH_ARGS: $a is set per family by the scripts; select families with PIPEBENCH_WORKLOADS" ;; esac
   done
-  pb_note "$PB_KIND job $id on ${SLURM_JOB_NODELIST:-$(hostname)}${SLURM_JOB_ID:+ (Slurm job $SLURM_JOB_ID)}: results in $PB_OUT"
-  trap pb_on_signal TERM INT
+  pb_note "$PB_KIND job $id on ${SLURM_JOB_NODELIST:-$(hostname)}${SLURM_JOB_ID:+ (Slurm job $SLURM_JOB_ID)}: results in $(pb_rel "$PB_OUT")"
+  # mpirun kills its ranks this many seconds after Slurm's SIGTERM reached it (default 1): time
+  # for them to finish their entry and write what finished (srun leaves that to KillWait).
+  export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-10}
+  trap 'pb_on_signal TERM' TERM
+  trap 'pb_on_signal INT' INT
   trap pb_on_exit EXIT
 }
 
+# pb_rel <path>: relative to the checkout when inside it (what the logs print).
+pb_rel() { case "$1" in "$PB_ROOT"/*) echo "${1#"$PB_ROOT"/}" ;; *) echo "$1" ;; esac; }
+
+# A time limit or scancel: Slurm has sent SIGTERM to every process of the job, the binary among
+# them; SIGUSR1 (which srun and mpirun pass on, and which a binary that already stops takes
+# without ending) reaches it where the launcher kept Slurm's signal to itself. The family
+# running writes what finished and the job ends after it.
 pb_on_signal() {
-  trap - TERM INT
-  pb_note "stopped by a signal (time limit or scancel)${PB_CURRENT:+ while running $PB_CURRENT (left as .partial)}; kept: ${PB_KEPT[*]:-nothing}"
-  exit 143
+  PB_STOPPED=$([ "$1" = INT ] && echo 130 || echo 143)
+  pb_note "stopped by SIG$1 (time limit or scancel)${PB_CURRENT:+ while running $PB_CURRENT}; kept: ${PB_KEPT[*]:-nothing}"
+  [ -z "$PB_CHILD" ] || kill -USR1 "$PB_CHILD" 2>/dev/null || true
 }
 
 pb_on_exit() {
   local status=$?
   if [ "$status" -eq 0 ] && [ ${#PB_KEPT[@]} -gt 0 ]; then
-    pb_note "done: ${#PB_KEPT[@]} result file(s) in $PB_OUT"
+    pb_note "done: ${#PB_KEPT[@]} result file(s) in $(pb_rel "$PB_OUT")"
   fi
 }
 
-# pb_bin <domain>: the binary's path, or nothing.
+# pb_bin <domain>: the binary's path (relative to the checkout, the working folder, when inside
+# it: results name no machine's folders), or nothing.
 pb_bin() {
   local c
   for c in "$PB_BUILD/bench/$1/pipebench-$1" "$PB_BUILD/$1/pipebench-$1" "$PB_BUILD/pipebench-$1"; do
-    [ -x "$c" ] && [ -f "$c" ] && { echo "$c"; return 0; }
+    [ -x "$c" ] && [ -f "$c" ] && { pb_rel "$c"; return 0; }
   done
   return 1
 }
@@ -165,10 +189,10 @@ pb_run_domain() {
   local launcher=("$@")
   if ! bin=$(pb_bin "$domain"); then
     if [ "$explicit" = 1 ]; then
-      pb_note "$domain: no binary pipebench-$domain in $PB_BUILD (not built); it was requested, so the job fails"
+      pb_note "$domain: no binary pipebench-$domain in $(pb_rel "$PB_BUILD") (not built); it was requested, so the job fails"
       PB_FAILED=$((PB_FAILED + 1))
     else
-      pb_note "$domain: no binary pipebench-$domain in $PB_BUILD (not built); skipped"
+      pb_note "$domain: no binary pipebench-$domain in $(pb_rel "$PB_BUILD") (not built); skipped"
     fi
     return 0
   fi
@@ -198,24 +222,34 @@ pb_run_domain() {
     return 0
   fi
   for fam in $families; do
+    [ "$PB_STOPPED" -eq 0 ] || break
     out="$PB_OUT/${fam//\//-}"
     PB_CURRENT=$fam
     pb_note "$fam: ${launcher[*]:+${launcher[*]} }$(basename "$bin") ${args[*]}"
+    # In the background and waited for, so the trap above runs while the binary works.
+    "${launcher[@]}" "$bin" "${args[@]}" --benchmark_filter="^$fam/" --benchmark_out="$out.partial.json" \
+      --benchmark_out_format=json --benchmark_color=false >"$out.txt" &
+    PB_CHILD=$!
+    while kill -0 "$PB_CHILD" 2>/dev/null; do wait "$PB_CHILD" 2>/dev/null || true; done
     status=0
-    "${launcher[@]}" "$bin" "${args[@]}" --benchmark_filter="^$fam/" --benchmark_out="$out.json.partial" \
-      --benchmark_out_format=json --benchmark_color=false >"$out.txt" || status=$?
+    wait "$PB_CHILD" 2>/dev/null || status=$?
+    PB_CHILD=""
     PB_CURRENT=""
-    if [ "$status" -ge 128 ]; then  # killed: whatever it wrote is cut short
-      pb_note "$fam: killed (exit $status); $out.json.partial is incomplete"
+    if [ -s "$out.partial.json" ]; then
+      state=$(python3 "$PB_ROOT/scripts/pipebench_results.py" status "$out.partial.json" 2>/dev/null || echo broken)
+      if [ "$state" = complete ]; then
+        mv "$out.partial.json" "$out.json"
+        PB_KEPT+=("$(basename "$out.json")")
+      else
+        pb_note "$fam: did not finish ($state); what finished is in $(pb_rel "$out.partial.json")"
+        PB_KEPT+=("$(basename "$out.partial.json")")
+      fi
+    fi
+    if [ "$status" -ge 128 ]; then
+      pb_note "$fam: stopped or killed (exit $status)"
       PB_FAILED=$((PB_FAILED + 1))
-      continue
-    fi
-    if [ -s "$out.json.partial" ]; then
-      mv "$out.json.partial" "$out.json"
-      PB_KEPT+=("$(basename "$out.json")")
-    fi
-    if [ "$status" -ne 0 ]; then
-      pb_note "$fam: exit $status; see $out.txt and the job's output"
+    elif [ "$status" -ne 0 ]; then
+      pb_note "$fam: exit $status; see $(pb_rel "$out.txt") and the job's output"
       PB_FAILED=$((PB_FAILED + 1))
     fi
   done
@@ -227,12 +261,16 @@ pb_domains() {
 }
 
 pb_finish() {
+  if [ "$PB_STOPPED" -ne 0 ]; then
+    pb_note "stopped; results so far in $(pb_rel "$PB_OUT")"
+    exit "$PB_STOPPED"
+  fi
   if [ "$PB_FAILED" -gt 0 ]; then
-    pb_note "$PB_FAILED family or domain run(s) failed; results so far in $PB_OUT"
+    pb_note "$PB_FAILED family or domain run(s) failed; results so far in $(pb_rel "$PB_OUT")"
     exit 1
   fi
   if [ ${#PB_KEPT[@]} -eq 0 ]; then
-    pb_note "no result written (no domain's binary was found in $PB_BUILD)"
+    pb_note "no result written (no domain's binary was found in $(pb_rel "$PB_BUILD"))"
     rmdir "$PB_OUT" 2>/dev/null || true
   fi
   exit 0
