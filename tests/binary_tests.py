@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Runs a pipebench binary the way users do and checks what comes out.
 
-    binary_tests.py smoke|overlap|summary|filtered|errors|help|list <pipebench-cpu>
-    binary_tests.py selftest <pipebench-selftest>
+    binary_tests.py smoke|overlap|summary|filtered|errors|help|list|interrupt|write_errors <pipebench-cpu>
+    binary_tests.py selftest|selftest_interrupt <pipebench-selftest>
 
 Standard library only; exits non-zero with the first failed assertion."""
 import json
@@ -12,7 +12,11 @@ import re
 import subprocess
 import sys
 import tempfile
-from testlib import TIMEOUT, check, fail, load_json, run
+import time
+import signal
+import shutil
+from testlib import (TIMEOUT, EARLIER, check, check_interrupts, check_model, check_schema, fail, load_json, load_result,
+                     run, temp_files)
 
 
 TINY = ["--bytes", "65536", "--n", "40", "--chains", "1,4", "--chunks", "5", "--depth", "1,2",
@@ -27,7 +31,9 @@ def smoke(binary):
         check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
         check("cpu/overlap/pipelined" in r.stdout, "console output lacks the pipelined entries")
         check(os.listdir(tmp) == ["cpu.json"], f"data files left behind: {os.listdir(tmp)}")
-        doc = load_json(out)
+        doc, results = load_result(out)
+    check(doc["pipebench"]["status"] == "complete" and doc["pipebench"]["not_run"] == [], f"{doc['pipebench']}")
+    check(doc["pipebench"]["entries_written"] == doc["pipebench"]["entries_registered"], f"{doc['pipebench']}")
     ctx = doc["context"]
     for key in ["pipebench_version", "git_revision", "compiler", "cxx_flags", "build_type", "topology", "cores",
                 "numa_nodes", "cache_l1_bytes", "cache_l2_bytes", "cache_l3_bytes", "thread_binding", "kernel",
@@ -53,6 +59,23 @@ def smoke(binary):
                      f"cpu/overlap/pipelined/bytes:65536/chunks:5/depth:1/intensity:2/source:{source}"]
     for name in expected:
         check(name in runs, f"missing entry {name}")
+
+    # What each entry is, from its fields: never from its name.
+    by_name = {e.name: e for e in results.entries}
+    p = by_name["cpu/overlap/pipelined/bytes:65536/chunks:5/depth:2/intensity:6/source:file"]
+    check((p.pair, p.variant, p.role) == ("cpu/overlap", "pipelined", "pipelined"), f"{p.pair} {p.variant} {p.role}")
+    check(p.params == {"bytes": 65536, "chunks": 5, "depth": 2, "intensity": 6, "source": "file"}, f"{p.params}")
+    check(p.sibling_names == {"serial": "cpu/overlap/serial/bytes:65536/chunks:5/intensity:6/source:file"},
+          f"{p.sibling_names}")
+    check([(v, k, s.name) for v, k, s in results.stages(p)] ==
+          [("stage_load", "transfer", "cpu/overlap/stage_load/bytes:65536/chunks:5/source:file"),
+           ("stage_compute", "compute", "cpu/overlap/stage_compute/bytes:65536/chunks:5/intensity:6/source:file")],
+          f"{results.stages(p)}")
+    check(p.model["formula"] == "pipeline" and p.model["chunks"] == 5 and p.model["depth"] == 2, f"{p.model}")
+    ilp = by_name["cpu/sumsq/ilp/bytes:65536/chains:4"]
+    check(ilp.role == "alternative" and results.sibling(ilp, "reference").name == "cpu/sumsq/reference/bytes:65536",
+          f"{ilp.role} {ilp.sibling_names}")
+    check(check_model(results) == 8, "not every pipelined entry's model was checked")
 
     for name, b in runs.items():
         if "/stage_load/" not in name:
@@ -132,6 +155,34 @@ ERRORS = [
     (["--benchmark_format=xml"], "--benchmark_format"),
     (["--benchmark_out=/nonexistent/dir/out.json"], "--benchmark_out"),
     (["--benchmark_out="], "--benchmark_out"),
+    (["--benchmark_out=/proc/out.json"], "--benchmark_out"),
+    (["--chunks", "9223372036854775808"], "--chunks"),
+    (["--chunks", "18446744073709551616"], "--chunks"),
+    (["--depth", "4294967297"], "--depth"),
+    (["--n", "9223372036854775807"], "--n"),
+    (["--bytes", "9223372036854775808"], "--bytes"),
+    (["--intensity", "-2"], "--intensity"),
+    (["--seed", "-5"], "--seed"),
+    (["--seed", "18446744073709551616"], "--seed"),
+    (["--seed", "12x"], "--seed"),
+    (["--benchmark_repetitions=0"], "--benchmark_repetitions"),
+    (["--benchmark_repetitions=-3"], "--benchmark_repetitions"),
+    (["--benchmark_repetitions=2147483648"], "--benchmark_repetitions"),
+    (["--benchmark_min_time=0.5s"], "--benchmark_min_time"),
+    (["--benchmark_min_time=-1"], "--benchmark_min_time"),
+    (["--benchmark_min_warmup_time=x"], "--benchmark_min_warmup_time"),
+    (["--benchmark_enable_random_interleaving=maybe"], "--benchmark_enable_random_interleaving"),
+    (["--benchmark_out_format=csv"], "--benchmark_out_format"),
+    (["--benchmark_color=purple"], "--benchmark_color"),
+    (["--benchmark_time_unit=h"], "--benchmark_time_unit"),
+    (["--benchmark_context=nokey"], "--benchmark_context"),
+    (["--benchmark_bogus=1"], "--benchmark_bogus"),
+    (["--v=x"], "--v"),
+]
+
+# The environment is input too: a temp directory that cannot take the file source's data.
+ENV_ERRORS = [
+    ({"TMPDIR": "/nonexistent/pipebench"}, ["--source", "file", "--benchmark_filter=overlap"], "TMPDIR"),
 ]
 
 
@@ -148,6 +199,18 @@ def errors(binary):
             check(option in lines[0], f"{where}: the error does not name {option}: {lines[0]!r}")
             check(r.stdout == "", f"{where}: wrote to stdout: {r.stdout[:200]!r}")
             check(not os.path.exists(out), f"{where}: wrote {out} half-way")
+            check(not temp_files(tmp, "out.json"), f"{where}: left temporary files")
+        for env, args, option in ENV_ERRORS:
+            r = run(binary, *args, f"--benchmark_out={out}", env=env)
+            lines = r.stderr.strip().splitlines()
+            check(r.returncode == 2 and len(lines) == 1 and option in lines[0],
+                  f"{env} {args}: exit {r.returncode}, stderr {r.stderr!r}")
+            check(not os.path.exists(out), f"{env}: wrote {out}")
+        # Bad input leaves an earlier result as it was.
+        with open(out, "w") as f:
+            f.write(EARLIER)
+        r = run(binary, "--chunks", "0", f"--benchmark_out={out}")
+        check(r.returncode == 2 and open(out).read() == EARLIER, "bad input touched the earlier file")
 
 
 def selftest(binary):
@@ -161,6 +224,7 @@ def selftest(binary):
             r = run(binary, f"--benchmark_filter=faults/{variant}/", "--no-probe", "--benchmark_min_time=0.001",
                     "--benchmark_repetitions=1", f"--benchmark_out={out}")
             check(r.returncode == rc, f"{variant}: exit {r.returncode}, expected {rc}\n{r.stderr}")
+            check_schema(out)
             (b,) = load_json(out)["benchmarks"]
             if message:
                 check(b.get("error_occurred") and message in b.get("error_message", ""),
@@ -217,11 +281,34 @@ def summary(binary):
         garbage = os.path.join(tmp, "garbage.json")
         with open(garbage, "w") as f:
             f.write("{not json")
-        for bad in [os.path.join(tmp, "missing.json"), not_gb, empty, garbage]:
+        # Google Benchmark JSON of another program, and a pipebench result from before schema 1:
+        # neither is read by guessing at names.
+        foreign = os.path.join(tmp, "foreign.json")
+        with open(foreign, "w") as f:
+            json.dump({"context": {"date": "2026-12-01", "host_name": "h", "library_build_type": "release"},
+                       "benchmarks": [{"name": "BM_memcpy/8", "run_name": "BM_memcpy/8", "run_type": "iteration",
+                                       "iterations": 1, "real_time": 1.0, "cpu_time": 1.0, "time_unit": "ns"}]}, f)
+        old = os.path.join(tmp, "old.json")
+        doc = load_json(out)
+        with open(old, "w") as f:
+            json.dump({"context": doc["context"], "benchmarks": [{k: v for k, v in b.items() if k != "pipebench"}
+                                                                 for b in doc["benchmarks"]]}, f)
+        for bad, says in [(os.path.join(tmp, "missing.json"), "no such file"), (not_gb, "not a pipebench result"),
+                          (empty, "another program"), (garbage, "not valid JSON"), (foreign, "another program"),
+                          (old, "written before schema 1")]:
             r = subprocess.run([sys.executable, script, bad], capture_output=True, text=True, timeout=TIMEOUT)
             lines = r.stderr.strip().splitlines()
-            check(r.returncode != 0 and len(lines) == 1 and os.path.basename(bad) in lines[0],
-                  f"summary.py {os.path.basename(bad)}: exit {r.returncode}, stderr {r.stderr!r}")
+            check(r.returncode == 2 and len(lines) == 1 and os.path.basename(bad) in lines[0] and says in lines[0],
+                  f"summary.py {os.path.basename(bad)}: exit {r.returncode}, stderr {r.stderr!r}, expected {says!r}")
+            check(r.stdout == "", f"summary.py {os.path.basename(bad)}: printed a table")
+        # A folder: the broken file is skipped with a line, the result is summarised.
+        folder = os.path.join(tmp, "run")
+        os.mkdir(folder)
+        shutil.copy(out, os.path.join(folder, "cpu.json"))
+        shutil.copy(garbage, os.path.join(folder, "io.json"))
+        r = subprocess.run([sys.executable, script, folder], capture_output=True, text=True, timeout=TIMEOUT)
+        check(r.returncode == 0 and "cpu/overlap:" in r.stdout and "io.json: not valid JSON" in r.stdout,
+              f"summary.py on a folder with a broken file: exit {r.returncode}\n{r.stdout[-1500:]}{r.stderr}")
 
 
 def help_text(binary):
@@ -240,8 +327,90 @@ def list_names(binary):
     check(not any("real_time" in n for n in names), "listed names carry /real_time")
 
 
-CASES = {"smoke": smoke, "overlap": overlap, "summary": summary, "filtered": filtered, "errors": errors, "selftest": selftest, "help": help_text,
-         "list": list_names}
+def selftest_interrupt(binary):
+    """The harness's stop, through a pair whose entries take a known few milliseconds: at the
+    start, between entries, by SIGINT, SIGTERM, SIGUSR1 and SIGKILL; then a run after the kill
+    removes the temporary files the killed one left."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "slow.json")
+        cmd = [binary, "--benchmark_filter=slow/", "--no-probe", "--benchmark_repetitions=2"]
+        seen = check_interrupts(cmd, out, [(0, signal.SIGINT, True), (1, signal.SIGTERM, True),
+                                           (7, signal.SIGINT, True), (20, signal.SIGUSR1, True),
+                                           (30, signal.SIGTERM, True), (5, signal.SIGKILL, False)])
+        check(temp_files(tmp, "slow.json"), "SIGKILL left no temporary file: the test proves nothing")
+        r = run(binary, "--benchmark_filter=slow/serial/step:1$", "--no-probe", "--benchmark_repetitions=1",
+                f"--benchmark_out={out}")
+        check(r.returncode == 0 and not temp_files(tmp, "slow.json"),
+              f"a later run left the killed run's temporary files: {temp_files(tmp, 'slow.json')}")
+        doc, _ = load_result(out)
+        check(doc["pipebench"]["status"] == "complete", f"{doc['pipebench']}")
+    print("interrupts:", "; ".join(seen))
+
+
+def interrupt(binary):
+    """pipebench-cpu stopped at several points, a file source among them (its data file is
+    written then: the stop ends the writing and removes the file)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data")
+        os.mkdir(data)
+        out = os.path.join(tmp, "cpu.json")
+        cmd = [binary, *TINY, "--no-probe", "--data-dir", data, "--benchmark_repetitions=2"]
+        seen = check_interrupts(cmd, out, [(0, signal.SIGINT, True), (3, signal.SIGTERM, True),
+                                           (12, signal.SIGINT, True)], data_dirs=[data])
+        # Stopped while it writes a large file source: no file left, the earlier result kept.
+        big = [binary, "--bytes", "1G", "--source", "file", "--chunks", "8", "--depth", "2", "--intensity", "2",
+               "--no-probe", "--data-dir", data, "--benchmark_filter=overlap/serial", "--benchmark_repetitions=1"]
+        from testlib import space_ok
+        if space_ok(data, 2 << 30):
+            seen += check_interrupts(big, out, [(0, signal.SIGTERM, True)], data_dirs=[data])
+        else:
+            print("note: no room for a 1 GiB file source here; the stop while writing it is not tried")
+        # Killed: the file is the earlier one or a valid document; the next run cleans up.
+        seen += check_interrupts(cmd, out, [(2, signal.SIGKILL, False)], data_dirs=[data])
+        r = run(binary, "--benchmark_filter=sumsq/serial", "--bytes", "4096", "--no-probe", "--benchmark_repetitions=1",
+                f"--benchmark_out={out}")
+        check(r.returncode == 0 and not temp_files(tmp, "cpu.json"), "the killed run's temporary files stayed")
+        check(not os.listdir(data), f"data files left: {os.listdir(data)}")
+    print("interrupts:", "; ".join(seen))
+
+
+def write_errors(binary):
+    """A result file that cannot be written is a failure, said in one line: a full device
+    (/dev/full) and, as root, a full filesystem mid-run (a tiny tmpfs), where the file holds what
+    was written before the error."""
+    r = run(binary, "--benchmark_filter=sumsq/serial", "--bytes", "4096", "--no-probe", "--benchmark_repetitions=1",
+            "--benchmark_out=/dev/full")
+    lines = [l for l in r.stderr.splitlines() if "--benchmark_out" in l]
+    check(r.returncode == 1 and len(lines) == 1 and "No space left on device" in lines[0],
+          f"/dev/full: exit {r.returncode}, stderr {r.stderr!r}")
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        print("note: not root: the full-filesystem case is not run")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        mnt = os.path.join(tmp, "full")
+        os.mkdir(mnt)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", mnt], capture_output=True).returncode:
+            print("note: cannot mount a tmpfs here: the full-filesystem case is not run")
+            return
+        try:
+            out = os.path.join(mnt, "cpu.json")
+            r = run(binary, *TINY, "--no-probe", "--data-dir", tmp, "--benchmark_repetitions=2",
+                    f"--benchmark_out={out}")
+            lines = [l for l in r.stderr.splitlines() if "--benchmark_out" in l]
+            check(r.returncode == 1 and len(lines) == 1 and "No space left on device" in lines[0],
+                  f"full filesystem: exit {r.returncode}, stderr {r.stderr[-1500:]!r}")
+            check("the run stops" in lines[0], f"the line does not say the run stops: {lines[0]}")
+            doc, _ = load_result(out)
+            check(doc["pipebench"]["status"] == "running" and doc["benchmarks"],
+                  "the file does not hold the entries written before the disk filled")
+            check(not temp_files(mnt, "cpu.json"), f"temporary files left: {temp_files(mnt, 'cpu.json')}")
+        finally:
+            subprocess.run(["umount", mnt])
+
+
+CASES = {"smoke": smoke, "overlap": overlap, "summary": summary, "filtered": filtered, "errors": errors,
+         "selftest": selftest, "selftest_interrupt": selftest_interrupt, "help": help_text, "list": list_names,
+         "interrupt": interrupt, "write_errors": write_errors}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in CASES:

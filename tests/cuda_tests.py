@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 """Runs pipebench-cuda the way users do and checks what comes out.
 
-    cuda_tests.py run|list|errors <pipebench-cuda>
+    cuda_tests.py run|list|errors|interrupt <pipebench-cuda>
 
 run: a tiny suite. With a GPU every entry must be verified and every pipelined entry
 modelled (t_ideal recomputed here from the stage times); without one every entry must be
 skipped with the reason, the binary must exit 0, and this test exits 77 (CTest: skipped).
-list and errors need no GPU: names and bad input are settled before any device work.
+list, errors and interrupt need no GPU: names and bad input are settled before any device work,
+and a run without one (every entry a skip) still stops and keeps its file as any other.
 Standard library only; exits non-zero with the first failed assertion."""
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
-from testlib import check, fail, run
+from testlib import check, check_interrupts, fail, load_result, run
 
 SKIP = 77
 
@@ -21,10 +23,6 @@ SKIP = 77
 TINY = ["--bytes", "64K", "--n", "16", "--chunks", "8", "--intensity", "2,64", "--no-probe",
         "--benchmark_min_time=0.001", "--benchmark_repetitions=1"]
 VARIANTS = ["serial", "stage_h2d", "stage_kernel", "stage_d2h", "stage_h2d_d2h", "pipelined", "graph"]
-
-
-def params(name):
-    return dict(p.split(":", 1) for p in name.split("/")[3:])
 
 
 def ideal(stages, chunks, streams, order, engines):
@@ -42,16 +40,15 @@ def run_case(binary):
         out = os.path.join(tmp, "cuda.json")
         r = run(binary, *TINY, f"--benchmark_out={out}")
         check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
-        with open(out) as f:
-            doc = json.load(f)
+        doc, _ = load_result(out)
     ctx, runs = doc["context"], doc["benchmarks"]
     device = ctx.get("cuda/elementwise/device", "")
     for key in ["runtime_version", "driver_cuda_version", "architectures", "device", "model", "timing"]:
         check(f"cuda/elementwise/{key}" in ctx, f"context lacks cuda/elementwise/{key}")
-    names = {b["run_name"] for b in runs}
+    ran = {(b["pipebench"]["workload"], b["pipebench"]["variant"]) for b in runs}
     for workload in ["elementwise", "batched_matmul"]:
         for v in VARIANTS:
-            check(any(n.startswith(f"cuda/{workload}/{v}/") for n in names), f"no cuda/{workload}/{v} entry ran")
+            check((workload, v) in ran, f"no cuda/{workload}/{v} entry ran")
 
     if device.startswith("no CUDA device"):
         for b in runs:
@@ -67,7 +64,7 @@ def run_case(binary):
         check(not b.get("error_occurred"), f"{b['name']}: {b.get('error_message')}")
         by_name[b["run_name"]] = b
     for name, b in by_name.items():
-        variant = name.split("/")[2]
+        variant = b["pipebench"]["variant"]
         if variant != "stage_kernel":
             check(b.get("bytes_per_second", 0) > 0, f"{name}: no bytes/s")
         if variant in ("serial", "pipelined", "graph", "stage_kernel"):
@@ -80,18 +77,16 @@ def run_case(binary):
             check(b.get(c, 0) > 0, f"{name}: no {c}")
         check(("efficiency" in b and math.isfinite(b["efficiency"])) or "undefined" in b.get("label", ""),
               f"{name}: neither an efficiency nor the reason there is none")
-        p = params(name)
-        workload = name.split("/")[1]
+        p = b["pipebench"]["params"]
+        stages = {s["variant"]: s["entry"] for s in b["pipebench"]["model"]["stages"]}
 
         def sibling(stage):
-            for other, ob in by_name.items():
-                if other.split("/")[1] == workload and other.split("/")[2] == stage and \
-                        all(p.get(k) == v for k, v in params(other).items()):
-                    return ob["real_time"] * 1e-6
-            fail(f"{name}: no {stage} sibling")
+            if stages.get(stage) not in by_name:
+                fail(f"{name}: no {stage} sibling")
+            return by_name[stages[stage]]["real_time"] * 1e-6
 
         want = ideal([sibling(s) for s in ("stage_h2d", "stage_kernel", "stage_d2h", "stage_h2d_d2h")],
-                     int(p["chunks"]), int(p["streams"]), p["order"], engines)
+                     p["chunks"], p["streams"], p["order"], engines)
         check(abs(b["t_ideal"] - want) <= 1e-6 * want, f"{name}: t_ideal {b['t_ideal']} != {want}")
     print(f"all {len(runs)} entries verified on {device}")
 
@@ -141,8 +136,20 @@ def errors_case(binary):
         check(r.stdout == "", f"{where}: wrote to stdout: {r.stdout[:200]!r}")
 
 
+def interrupt_case(binary):
+    """Stopped at the start and between entries (many repetitions make a run without a GPU, whose
+    entries are skips, last long enough to stop)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "cuda.json")
+        cmd = [binary, *TINY, "--benchmark_repetitions=2000"]
+        seen = check_interrupts(cmd, out, [(0, signal.SIGINT, True), (3, signal.SIGTERM, True),
+                                           (10, signal.SIGINT, True)])
+    print("interrupts:", "; ".join(seen))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("run", "list", "errors"):
+    cases = {"run": run_case, "list": list_case, "errors": errors_case, "interrupt": interrupt_case}
+    if len(sys.argv) != 3 or sys.argv[1] not in cases:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    {"run": run_case, "list": list_case, "errors": errors_case}[sys.argv[1]](sys.argv[2])
+    cases[sys.argv[1]](sys.argv[2])

@@ -1,14 +1,22 @@
-// The harness's pure parts: parameter naming, grid expansion, the model arithmetic, sizes on
-// the command line, and the reporter's sibling matching and counters.
+// The harness's parts without a binary: parameter naming, grid expansion, the model arithmetic,
+// sizes on the command line, the reporter's sibling matching and counters, the result file and
+// the document.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "model.hpp"
 #include "options.hpp"
 #include "params.hpp"
+#include "document.hpp"
 #include "registry.hpp"
 #include "reporter.hpp"
+#include "result_file.hpp"
 
 namespace pb = pipebench::bench;
 
@@ -120,7 +128,12 @@ struct Fixture {
   }
   void add(std::size_t variant, const pb::Params& params, double seconds) {
     const std::string name = pb::entry_name("t", "w", pair.variants[variant].name, params);
-    auto& rec = registry.add({name, &pair, &pair.variants[variant], pb::Params(), params});
+    pb::EntryRecord record;
+    record.name = name;
+    record.pair = &pair;
+    record.variant = &pair.variants[variant];
+    record.params = params;
+    auto& rec = registry.add(std::move(record));
     rec.flops = 1e9;
     rec.bytes = 1e8;
     rec.working_set = 1000;
@@ -249,4 +262,146 @@ TEST(Reporter, VariantNamesItsOwnStages) {
   pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
   const auto& p = f.run("t/w/pipelined/chunks:4/depth:2");
   EXPECT_DOUBLE_EQ(p.counters.at("t_ideal").value, 1.0) << "one stage of 1 s: T_ideal = 1 s";
+}
+
+// ---- the result file: the earlier file until the first publish, then valid documents only
+
+namespace {
+
+struct ScratchDir {
+  ScratchDir() {
+    std::string t = (std::filesystem::temp_directory_path() / "pipebench-harness-test-XXXXXX").string();
+    if (::mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp");
+    path = t;
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path); }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(path)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::filesystem::path path;
+};
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST(ResultFile, EarlierFileStaysUntilTheFirstPublish) {
+  ScratchDir dir;
+  const auto out = dir.path / "r.json";
+  std::ofstream(out) << "earlier";
+  {
+    pb::ResultFile file(out.string());
+    EXPECT_TRUE(file.had_earlier_file());
+    EXPECT_EQ(slurp(out), "earlier");
+    file.publish("[", {"a"}, {"p"}, "]", false);
+    EXPECT_EQ(slurp(out), "[a,\np]");
+    file.publish("[", {"a", "b"}, {}, "]", false);
+    EXPECT_EQ(slurp(out), "[a,\nb]");
+    file.publish("[", {"a", "b", "c"}, {"q", "r"}, "]", true);
+    EXPECT_EQ(slurp(out), "[a,\nb,\nc,\nq,\nr]");
+  }
+  EXPECT_EQ(dir.names(), std::vector<std::string>{"r.json"}) << "temporary files left";
+  EXPECT_EQ(slurp(out), "[a,\nb,\nc,\nq,\nr]");
+}
+
+TEST(ResultFile, NoPublishLeavesNothing) {
+  ScratchDir dir;
+  { pb::ResultFile file((dir.path / "r.json").string()); }
+  EXPECT_TRUE(dir.names().empty());
+}
+
+TEST(ResultFile, StaleTemporaryFilesOfDeadProcessesAreRemoved) {
+  ScratchDir dir;
+  const pid_t dead = [] {
+    const pid_t p = ::fork();
+    if (p == 0) ::_exit(0);
+    int status = 0;
+    ::waitpid(p, &status, 0);
+    return p;
+  }();
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::string tag = host[0] ? host : "host";
+  for (char& c : tag)
+    if (c == '/' || c == '.') c = '_';
+  const auto stale = dir.path / (".r.json.pipebench." + tag + "." + std::to_string(dead) + ".0");
+  std::ofstream(stale) << "x";
+  pb::ResultFile file((dir.path / "r.json").string());
+  EXPECT_FALSE(std::filesystem::exists(stale));
+}
+
+TEST(ResultFile, RefusesWhatCannotBeWritten) {
+  ScratchDir dir;
+  EXPECT_THROW(pb::ResultFile((dir.path / "missing" / "r.json").string()), pb::UsageError);
+  EXPECT_THROW(pb::ResultFile(dir.path.string()), pb::UsageError);
+  pb::ResultFile devnull("/dev/null");  // a device: written once, at the end, through the path
+  EXPECT_FALSE(devnull.replaceable());
+  devnull.publish("[", {"a"}, {}, "]", false);
+  devnull.publish("[", {"a"}, {}, "]", true);
+  pb::ResultFile full("/dev/full");
+  EXPECT_THROW(full.publish("[", {"a"}, {}, "]", true), pb::WriteError);
+}
+
+// ---- the document: what readers need without parsing names
+
+TEST(Document, StringsAndTypedParameters) {
+  EXPECT_EQ(pb::json_string("a\"b\\c\n\t\x01"), "\"a\\\"b\\\\c\\n\\t\\u0001\"");
+  Fixture f;
+  const pb::Params base = pb::Params().with("chunks", 4).with("source", "file").with("bytes", "0064");
+  f.add_serial_and_stages(base);
+  f.add(3, base.with("depth", 2), 1.5);
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  const auto* rec = f.registry.find("t/w/pipelined/bytes:0064/chunks:4/depth:2/source:file");
+  ASSERT_NE(rec, nullptr);
+  const std::string json = pb::entry_runs_json({f.run(rec->name)}, *rec);
+  EXPECT_NE(json.find("\"params\": {\"bytes\": \"0064\", \"chunks\": 4, \"depth\": 2, \"source\": \"file\"}"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"siblings\": {\"serial\": \"t/w/serial/bytes:0064/chunks:4/source:file\"}"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("{\"variant\": \"stage_b\", \"kind\": \"compute\", \"entry\": \"t/w/stage_b/bytes:0064/chunks:4/"
+                      "source:file\"}"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"formula\": \"pipeline\", "), std::string::npos) << json;
+}
+
+// ---- the reporter: an entry is reported once its siblings have run, whatever the order
+
+TEST(Reporter, EntriesWaitForTheirSiblings) {
+  ScratchDir dir;
+  Fixture f;
+  const pb::Params base = pb::Params().with("chunks", 4);
+  f.add(3, base.with("depth", 2), 1.5);  // pipelined first, as with random interleaving
+  f.add_serial_and_stages(base);
+  f.registry.link();
+  pb::ResultFile file((dir.path / "r.json").string());
+  pb::ResultsReporter::Outputs outputs;
+  outputs.file = &file;
+  outputs.progress = false;
+  pb::DocumentStatus status;
+  status.program = "pipebench-test";
+  status.status = "running";
+  pb::MachineProfile machine;
+  pb::ResultsReporter reporter(f.registry, machine, outputs, status);
+  reporter.ReportContext(benchmark::BenchmarkReporter::Context());
+  reporter.ReportRuns({f.runs[0]});
+  std::string doc = slurp(dir.path / "r.json");
+  EXPECT_NE(doc.find("t/w/pipelined/chunks:4/depth:2"), std::string::npos) << "on disk as soon as it finished";
+  EXPECT_EQ(doc.find("t_ideal"), std::string::npos) << "no model before the siblings ran";
+  EXPECT_NE(doc.find("\"status\": \"running\""), std::string::npos);
+  for (std::size_t i = 1; i < f.runs.size(); ++i) reporter.ReportRuns({f.runs[i]});
+  doc = slurp(dir.path / "r.json");
+  EXPECT_NE(doc.find("\"t_ideal\": 1.25"), std::string::npos) << doc;
+  reporter.Finalize();
+  doc = slurp(dir.path / "r.json");
+  EXPECT_NE(doc.find("\"status\": \"complete\""), std::string::npos);
+  EXPECT_NE(doc.find("\"entries_written\": 4"), std::string::npos);
+  EXPECT_NE(doc.find("\"not_run\": []"), std::string::npos);
 }

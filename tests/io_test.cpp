@@ -2,6 +2,7 @@
 // the faults of the test seam (short reads, -EAGAIN, a refused ring) made to happen.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -31,9 +32,9 @@ struct TempDir {
 };
 
 // Whether `data` holds the generator's floats from byte `offset` on.
-bool holds_generated(const char* data, std::size_t offset, std::size_t length) {
+bool holds_generated(const char* data, std::size_t offset, std::size_t length, std::uint64_t seed = kSeed) {
   std::vector<float> want(length / sizeof(float));
-  pipebench::kernels::fill_uniform(want.data(), want.size(), kSeed, offset / sizeof(float));
+  pipebench::kernels::fill_uniform(want.data(), want.size(), seed, offset / sizeof(float));
   return std::memcmp(data, want.data(), length) == 0;
 }
 
@@ -83,16 +84,57 @@ TEST(DataFile, CreatedReusedAndRemoved) {
     EXPECT_TRUE(holds_generated(all.data(), 0, all.size()));
   }
   ASSERT_TRUE(fs::exists(path)) << "kept";
+  EXPECT_TRUE(io::DataFile::reusable(dir.path, 40000, kSeed));
   {
     auto f = io::DataFile::create_or_reuse(dir.path, 40000, kSeed, false);
     EXPECT_TRUE(f.reused()) << "same size and seed: reused";
   }
-  EXPECT_FALSE(fs::exists(path)) << "removed without keep";
-  for (const auto& e : fs::directory_iterator(dir.path)) ADD_FAILURE() << "left behind: " << e.path();
+  EXPECT_TRUE(fs::exists(path)) << "a kept file stays kept, whatever a later run's --keep";
+  fs::remove(path);
   {
     auto f = io::DataFile::create_or_reuse(dir.path, 40000, kSeed + 1, false);
     EXPECT_FALSE(f.reused()) << "another seed is another file";
+    std::vector<char> all(40000);
+    ASSERT_EQ(::pread(f.fd(io::Mode::buffered), all.data(), all.size(), 0), 40000) << "open, though unlinked";
+    EXPECT_TRUE(holds_generated(all.data(), 0, all.size(), kSeed + 1));
+    for (const auto& e : fs::directory_iterator(dir.path)) ADD_FAILURE() << "not unlinked at once: " << e.path();
   }
+  for (const auto& e : fs::directory_iterator(dir.path)) ADD_FAILURE() << "left behind: " << e.path();
+}
+
+TEST(DataFile, InterruptedWritingLeavesNothing) {
+  TempDir dir;
+  int calls = 0;
+  EXPECT_THROW(io::DataFile::create_or_reuse(dir.path, 64 << 20, kSeed, true,
+                                             [&calls] {
+                                               if (++calls == 3) throw std::runtime_error("stop");
+                                             }),
+               std::runtime_error);
+  EXPECT_EQ(calls, 3) << "asked between the blocks a file is written in";
+  for (const auto& e : fs::directory_iterator(dir.path)) ADD_FAILURE() << "left behind: " << e.path();
+}
+
+TEST(DataFile, StalePartialFilesAreRemoved) {
+  TempDir dir;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::string tag = host[0] ? host : "host";
+  for (char& c : tag)
+    if (c == '/' || c == '-') c = '_';
+  const pid_t dead = [] {
+    const pid_t p = ::fork();
+    if (p == 0) ::_exit(0);
+    int status = 0;
+    ::waitpid(p, &status, 0);
+    return p;
+  }();
+  const fs::path stale = dir.path / ("pipebench-io-partial-" + tag + "-" + std::to_string(dead) + "-Ab12Cd");
+  const fs::path live = dir.path / ("pipebench-io-partial-" + tag + "-" + std::to_string(::getpid()) + "-Ab12Cd");
+  std::ofstream(stale).close();
+  std::ofstream(live).close();
+  auto f = io::DataFile::create_or_reuse(dir.path, 8192, kSeed, false);
+  EXPECT_FALSE(fs::exists(stale)) << "a killed run's partial file stays";
+  EXPECT_TRUE(fs::exists(live)) << "a running process's partial file was removed";
 }
 
 TEST(DataFile, UnusableFilesAreOneLine) {

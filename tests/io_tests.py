@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """pipebench-io through its binary, at tiny sizes.
 
-    io_tests.py <case> <pipebench-io>     case: io_smoke io_files io_direct io_refused io_errors io_fio
+    io_tests.py <case> <pipebench-io>
+    case: io_smoke io_files io_direct io_refused io_errors io_fio io_interrupt
 
 Standard library only; exit 0 passed, 1 failed (first failed assertion), 77 skipped."""
 import json
 import os
 import shutil
+import signal
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
-from testlib import TIMEOUT, check, fail, run, skip
+from testlib import TIMEOUT, check, check_interrupts, check_model, fail, load_result, run, skip, space_ok, temp_files
 
 FAST = ["--no-probe", "--benchmark_min_time=0.001", "--benchmark_repetitions=1"]
 # Odd sizes: smaller than one block, exactly one block, not a multiple of the block.
@@ -33,8 +36,21 @@ def disk_dir():
 
 
 def results(path):
-    with open(path) as f:
-        return {b["name"]: b for b in json.load(f)["benchmarks"]}
+    doc, res = load_result(path)
+    check_model(res)
+    return {b["name"]: b for b in doc["benchmarks"]}
+
+
+def dead_pid():
+    """A process id that no process has now (one that just ended)."""
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def partial_name(pid):
+    host = socket.gethostname().replace("/", "_").replace("-", "_") or "host"
+    return f"pipebench-io-partial-{host}-{pid}-Ab12Cd"
 
 
 def io_smoke(binary):
@@ -78,6 +94,20 @@ def io_files(binary):
         mtime = os.stat(path).st_mtime_ns
         r = run(binary, *args, "--data-dir", tmp, "--keep")
         check(r.returncode == 0 and os.stat(path).st_mtime_ns == mtime, "a matching file was rewritten, not reused")
+        # A kept file stays kept: a later run reuses it without --keep and leaves it there.
+        r = run(binary, *args, "--data-dir", tmp)
+        check(r.returncode == 0 and os.path.exists(path) and os.stat(path).st_mtime_ns == mtime,
+              f"a kept file was removed or rewritten by a run without --keep: {os.listdir(tmp)}")
+        # A partial file of a killed run is removed when the next run writes a file there; one of a
+        # live process (this one) is left alone.
+        stale, live = os.path.join(tmp, partial_name(dead_pid())), os.path.join(tmp, partial_name(os.getpid()))
+        for p in (stale, live):
+            open(p, "w").close()
+        r = run(binary, *args, "--bytes", "8192", "--data-dir", tmp)
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+        check(not os.path.exists(stale) and os.path.exists(live), f"partial files after a run: {os.listdir(tmp)}")
+        os.unlink(live)
+        check(sorted(os.listdir(tmp)) == [kept[0]], f"files left: {os.listdir(tmp)}")
         r = run(binary, *args, "--file", path)
         check(r.returncode == 0, f"--file: exit {r.returncode}\n{r.stderr}")
         r = run(binary, *[a for a in args if a not in ("--bytes", "40000")], "--file", path, "--benchmark_list_tests")
@@ -187,6 +217,8 @@ def io_errors(binary):
                  (["--queue-depth", "0"], "--queue-depth: must be positive"),
                  (["--queue-depth", "5000"], "--queue-depth 5000: at most 4096"),
                  (["--mode", "mmap"], "--mode: 'mmap' is not one of direct, buffered, cached"),
+                 (["--queue-depth", "9223372036854775808"], "--queue-depth: 9223372036854775808 is outside"),
+                 (["--block", "99999999999999999999"], "--block: '99999999999999999999' is too large"),
                  (["--data-dir", os.path.join(tmp, "nowhere")], "--data-dir:")]
         for args, message in cases:
             r = run(binary, *args, *FAST, "--data-dir" if "--data-dir" not in args else "--seed",
@@ -196,6 +228,26 @@ def io_errors(binary):
                   f"{args}: exit {r.returncode}, stderr {r.stderr!r}, expected {message!r}")
             check(not os.path.exists(out), f"{args}: a result file was written for bad input")
             check(os.listdir(tmp) == [], f"{args}: files left in the data directory: {os.listdir(tmp)}")
+        # The temp directory is where the file goes without --data-dir: one that cannot take it is refused.
+        r = run(binary, *FAST, f"--benchmark_out={out}", env={"TMPDIR": os.path.join(tmp, "nowhere")})
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 2 and len(lines) == 1 and "TMPDIR" in lines[0], f"bad TMPDIR: {r.returncode} {r.stderr!r}")
+        # A file larger than the free space is refused before anything is written (root: a small tmpfs).
+        if os.geteuid() == 0 and shutil.which("mount"):
+            mnt = os.path.join(tmp, "small")
+            os.mkdir(mnt)
+            if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt], capture_output=True).returncode == 0:
+                try:
+                    r = run(binary, *FAST, "--bytes", "16M", "--mode", "buffered", "--data-dir", mnt,
+                            f"--benchmark_out={out}")
+                    lines = r.stderr.strip().splitlines()
+                    check(r.returncode == 2 and len(lines) == 1 and lines[0].startswith("pipebench-io: --bytes: the data "
+                                                                                        "file needs 16 MiB in"),
+                          f"a file larger than the disk: exit {r.returncode}, {r.stderr!r}")
+                    check(os.listdir(mnt) == [], f"files written to the full disk: {os.listdir(mnt)}")
+                finally:
+                    subprocess.run(["umount", mnt])
+            os.rmdir(mnt)
 
 
 def io_fio(binary):
@@ -221,7 +273,7 @@ def io_fio(binary):
         r = subprocess.run([sys.executable, os.path.join(scripts, "summary.py"), out, fio], capture_output=True,
                            text=True, timeout=TIMEOUT)
         check(r.returncode == 0, f"summary.py: exit {r.returncode}: {r.stderr}")
-        rows = [l.split() for l in r.stdout.splitlines() if l.startswith("buffered ") and "KiB" in l]
+        rows = [l.split() for l in r.stdout.splitlines() if l.startswith("4 MiB ") and " buffered " in l]
         check(rows and all(len(row) >= 7 and row[-1] != "-" for row in rows[:2]), f"no ours/fio ratio:\n{r.stdout}")
         for args, message in [(["--block", "0"], "--block: '0' is not a positive byte count"),
                               (["--block", "4096", "--modes", "mmap"], "--modes: 'mmap' is not one of"),
@@ -233,7 +285,34 @@ def io_fio(binary):
             check(not os.path.exists(os.path.join(tmp, "never.json")), f"{args}: wrote its output")
 
 
-CASES = {f.__name__: f for f in [io_smoke, io_files, io_direct, io_refused, io_errors, io_fio]}
+def io_interrupt(binary):
+    """pipebench-io stopped between entries and while it writes its data file: the output path
+    holds the earlier file or every finished entry, and no data file is left; killed while it
+    writes, it leaves a partial file that the next run removes."""
+    with tempfile.TemporaryDirectory(dir=disk_dir()) as tmp:
+        data = os.path.join(tmp, "data")
+        os.mkdir(data)
+        out = os.path.join(tmp, "io.json")
+        cmd = [binary, *TINY, *FAST, "--benchmark_repetitions=2", "--data-dir", data]
+        seen = check_interrupts(cmd, out, [(0, signal.SIGTERM, True), (5, signal.SIGINT, True),
+                                           (40, signal.SIGTERM, True)], data_dirs=[data])
+        size = 1 << 30
+        if not space_ok(data, 2 * size):
+            print("note: no room for a 1 GiB file here; the stops while it is written are not tried")
+        else:
+            big = [binary, "--bytes", str(size), "--block", "1M", "--queue-depth", "4", "--depth", "2", "--intensity", "2",
+                   "--mode", "buffered", *FAST, "--data-dir", data]
+            seen += check_interrupts(big, out, [(0, signal.SIGINT, True, 0.5)], data_dirs=[data])
+            seen += check_interrupts(big, out, [(0, signal.SIGKILL, False, 0.5)])
+            left = os.listdir(data)
+            check(left and all(f.startswith("pipebench-io-partial-") for f in left),
+                  f"killed while writing: expected its partial file, found {left}")
+            r = run(binary, *TINY, *FAST, "--data-dir", data, "--benchmark_filter=stage_pread/bytes:1000/")
+            check(r.returncode == 0 and os.listdir(data) == [], f"the partial file stayed: {os.listdir(data)}")
+    print("interrupts:", "; ".join(seen))
+
+
+CASES = {f.__name__: f for f in [io_smoke, io_files, io_direct, io_refused, io_errors, io_fio, io_interrupt]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in CASES:

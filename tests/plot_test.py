@@ -15,28 +15,27 @@ Standard library only (plot.py finds its own interpreter with matplotlib)."""
 import csv
 import glob
 import json
+import math
 import os
 import re
 import struct
 import subprocess
 import sys
 import tempfile
-from testlib import check, fail
+from testlib import check, check_schema, fail
 
 ROOT = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import pipebench_results  # noqa: E402
+
 PLOT = os.path.join(ROOT, "scripts", "plot.py")
-# The committed results: the quick CPU suite, the OpenBLAS comparison, a quick run of every
-# suite (io with its queue depths, MPI on 2 ranks) and the MPI suite on 4 ranks, pipeline-parallel
-# training over microbatch counts, and a
-# chunks x depth sweep run as a Slurm job array on the local Slurm (results/plots/slurm-sweep/).
-INPUTS = [os.path.join(ROOT, "results/vm/20261128T034936Z/cpu.json"),
-          os.path.join(ROOT, "results/vm/20261128T035011Z/cpu.json"),
-          os.path.join(ROOT, "results/vm/20261128T050645Z/io.json"),
-          os.path.join(ROOT, "results/vm/20261128T050645Z/mpi.json"),
-          os.path.join(ROOT, "results/vm/20261128T050923Z/mpi.json"),
-          os.path.join(ROOT, "results/vm/20261128T064954Z-training/mpi.json")] + \
-         sorted(glob.glob(os.path.join(ROOT, "results/plots/slurm-sweep/ci/*_*")))
+# The committed results (results/README.md lists them): every run folder of the reference
+# machine, and a chunks x depth sweep run as a Slurm job array on the local Slurm.
+RUNS = sorted(glob.glob(os.path.join(ROOT, "results/vm/*/")))
+SWEEP = sorted(glob.glob(os.path.join(ROOT, "results/plots/slurm-sweep/ci/*_*")))
+INPUTS = RUNS + SWEEP
 WIDTH_PX = {1: round(3.5 * 300), 2: round(7.16 * 300)}
+SWEPT = ("chunks", "queue_depth", "streams", "microbatches", "ranks", "chains")
 
 
 def plot(*args):
@@ -44,30 +43,20 @@ def plot(*args):
 
 
 def expected_types(paths):
-    """The figure types the inputs hold data for, from entry names and counters alone."""
-    names, counters = set(), set()
-    files = []
-    for p in paths:
-        files += sorted(glob.glob(os.path.join(p, "**", "*.json"), recursive=True)) if os.path.isdir(p) else [p]
-    for f in files:
-        with open(f) as fh:
-            doc = json.load(fh)
-        ranks = doc["context"].get("mpi_ranks")  # plot.py's ranks axis, from the run's context
-        for b in doc["benchmarks"]:
-            if not b.get("error_occurred"):
-                name = b.get("run_name", b["name"])
-                names.add(name + f"/ranks:{ranks}" if ranks and name.startswith("mpi/") else name)
-                counters |= {k for k, v in b.items() if isinstance(v, (int, float))}
-    values = {}
-    for n in names:
-        parts = n.split("/")
-        rest = "/".join(p for p in parts[3:] if not p.startswith(("chunks:", "queue_depth:", "streams:", "microbatches:", "ranks:", "chains:")))
-        for p in parts[3:]:
-            axis, value = p.split(":", 1)
-            values.setdefault((axis, parts[0], parts[1], parts[2], rest), set()).add(value)
+    """The figure types the inputs hold data for, from the entries' fields alone."""
+    results = pipebench_results.load(paths)
+    values, counters, ratio = {}, set(), False
+    for e in results.with_result():
+        counters |= {k for k, v in e.run.items() if isinstance(v, (int, float))}
+        rest = tuple(sorted((k, str(v)) for k, v in e.params.items() if k not in SWEPT))
+        for axis, value in e.params.items():
+            values.setdefault((axis, e.pair, e.variant, rest), set()).add(value)
+        if e.role == "pipelined" and e.value("speedup") is not None:
+            kinds = {k for _, k, s in results.stages(e) if s is not None}
+            ratio |= {"compute", "transfer"} <= kinds
     swept = {axis for (axis, *_), v in values.items() if len(v) >= 2}
     types = {"speedup"} if "speedup" in counters else set()
-    if any("/pipelined/" in n for n in names) and any("/stage_compute/" in n or "/stage_kernel/" in n for n in names):
+    if ratio:
         types.add("speedup_vs_ratio")
     if "chains" in swept:
         types.add("throughput_vs_chains")
@@ -85,9 +74,10 @@ def png_width(path):
 
 
 def figures():
-    for p in INPUTS:
-        check(os.path.exists(p), f"committed result {p} is missing")
-    check(any("slurm-sweep" in p for p in INPUTS), "no committed sweep under results/plots/slurm-sweep/ci/")
+    check(RUNS, "no committed run under results/vm/")
+    check(SWEEP, "no committed sweep under results/plots/slurm-sweep/ci/")
+    check_schema(*[f for p in INPUTS for f in sorted(glob.glob(os.path.join(p, "**", "*.json"), recursive=True))
+                   if "fio" not in os.path.basename(f)])
     want = expected_types(INPUTS)
     all_types = {"speedup", "speedup_vs_ratio", "throughput_vs_chains", "efficiency_vs_chunks",
                  "efficiency_vs_queue_depth", "efficiency_vs_streams", "efficiency_vs_microbatches", "scaling_vs_ranks"}
@@ -127,44 +117,79 @@ def figures():
         stage_columns = [c for c in rows[0] if c.startswith("stage_") and c.endswith("_time_s")]
         check(pipelined and all(row["serial_time_s"] and any(row[c] for c in stage_columns) for row in pipelined),
               "pairs.csv: pipelined rows without their serial and stage times")
+        # The compute:transfer ratio adds the stages each pair declares as compute over those it
+        # declares as transfer. mpi/halo's model has three stages: the exchange (transfer), the
+        # interior and the boundary rows (both compute).
+        halo = [row for row in rows if row["name"].startswith("mpi/halo/pipelined/") and row["compute_transfer_ratio"]]
+        check(halo, "pairs.csv: no mpi/halo pipelined row with a compute:transfer ratio")
+        for row in halo:
+            want = (float(row["stage_interior_time_s"]) + float(row["stage_boundary_time_s"])) / \
+                float(row["stage_comm_time_s"])
+            check(math.isclose(float(row["compute_transfer_ratio"]), want, rel_tol=1e-9),
+                  f"{row['name']}: compute:transfer {row['compute_transfer_ratio']}, expected (interior + boundary) / comm "
+                  f"= {want}")
+        check("speedup_vs_ratio" in made and any(p.endswith("speedup_vs_ratio_mpi_halo.2col.png") for p in written),
+              "no speedup_vs_ratio figure for mpi/halo")
         print(f"plot_test: {len(written)} files; figure types drawn: {', '.join(sorted(made))}; "
               f"no data for: {', '.join(sorted(all_types - want)) or 'none'}")
 
 
 def synthetic_cuda(path):
     """A made-up CUDA result, marked `pipebench_synthetic`: no GPU has run the CUDA suite for a
-    committed result yet, and the streams figure must not wait for one to be tested. Names
-    follow pipebench-cuda's contract; times follow the pipeline model with a made-up loss that
-    shrinks with streams, so the figure has something to draw. Never a result."""
+    committed result yet, and the streams figure must not wait for one to be tested. It follows
+    the result schema (checked here) with pipebench-cuda's entries; times follow the pipeline
+    model with a made-up loss that shrinks with streams, so the figure has something to draw.
+    Never a result."""
     n, k_all, reps = 32, (1, 2, 4, 8), 3
-    base = "cuda/elementwise/{v}/bytes:67108864"
-    h2d = d2h = 5.6e-3  # seconds: 64 MiB at ~12 GB/s, round numbers
     runs = []
 
-    def add(name, seconds, **counters):
+    def name(variant, **params):
+        return "/".join(["cuda", "elementwise", variant] + [f"{k}:{v}" for k, v in params.items()])
+
+    def add(variant, role, params, seconds, extra=None, **counters):
+        desc = {"pair": "cuda/elementwise", "domain": "cuda", "workload": "elementwise", "variant": variant,
+                "role": role, "outcome": "ok", "params": params, **(extra or {})}
+        entry = name(variant, **params)
         for r in range(reps):
             t = seconds * (1 + 0.01 * (r - 1))  # a spread, so the figure draws whiskers
-            runs.append({"name": name, "run_name": name, "run_type": "iteration", "repetitions": reps,
-                         "repetition_index": r, "threads": 1, "iterations": 5, "real_time": t * 1e6,
-                         "cpu_time": t * 1e5, "time_unit": "us", **counters})
+            runs.append({"name": entry, "family_index": len(runs), "per_family_instance_index": 0, "run_name": entry,
+                         "run_type": "iteration", "repetitions": reps, "repetition_index": r, "threads": 1,
+                         "iterations": 5, "real_time": t * 1e6, "cpu_time": t * 1e5, "time_unit": "us",
+                         **counters, "pipebench": desc})
+        return entry
 
-    add(base.format(v="stage_h2d") + f"/chunks:{n}/memory:pinned", h2d)
-    add(base.format(v="stage_d2h") + f"/chunks:{n}/memory:pinned", d2h)
+    h2d = d2h = 5.6e-3  # seconds: 64 MiB at ~12 GB/s, round numbers
+    b = {"bytes": 67108864}
+    stage_h2d = add("stage_h2d", "stage", {**b, "chunks": n, "memory": "pinned"}, h2d, {"stage_kind": "transfer"})
+    stage_d2h = add("stage_d2h", "stage", {**b, "chunks": n, "memory": "pinned"}, d2h, {"stage_kind": "transfer"})
     for intensity, kernel in ((1024, 6.0e-3), (16384, 24.0e-3)):
-        add(base.format(v="stage_kernel") + f"/chunks:{n}/intensity:{intensity}", kernel)
-        serial = h2d + kernel + d2h
-        add(base.format(v="serial") + f"/intensity:{intensity}/memory:pinned", serial)
-        ideal = serial / n + (n - 1) * max(h2d, kernel, d2h) / n
+        stage_kernel = add("stage_kernel", "stage", {**b, "chunks": n, "intensity": intensity}, kernel,
+                           {"stage_kind": "compute"})
+        total = h2d + kernel + d2h
+        serial = add("serial", "serial", {**b, "intensity": intensity, "memory": "pinned"}, total)
+        ideal = total / n + (n - 1) * max(h2d, kernel, d2h) / n
+        model = {"formula": "pair", "stages": [
+            {"variant": "stage_h2d", "kind": "transfer", "entry": stage_h2d},
+            {"variant": "stage_kernel", "kind": "compute", "entry": stage_kernel},
+            {"variant": "stage_d2h", "kind": "transfer", "entry": stage_d2h}]}
         for order, loss in (("depth_first", 0.5), ("breadth_first", 0.3)):
             for k in k_all:
-                t = ideal + (serial - ideal) * loss / k
-                add(base.format(v="pipelined") + f"/chunks:{n}/intensity:{intensity}/memory:pinned/order:{order}"
-                    f"/streams:{k}", t, t_ideal=ideal, t_serial=serial, speedup=serial / t,
-                    speedup_bound=serial / ideal, efficiency=(serial - t) / (serial - ideal))
+                t = ideal + (total - ideal) * loss / k
+                add("pipelined", "pipelined", {**b, "chunks": n, "intensity": intensity, "memory": "pinned",
+                                               "order": order, "streams": k}, t,
+                    {"siblings": {"serial": serial}, "model": model}, t_ideal=ideal, t_serial=total,
+                    speedup=total / t, speedup_bound=total / ideal, efficiency=(total - t) / (total - ideal))
+    entries = len({r["run_name"] for r in runs})
     with open(path, "w") as f:
-        json.dump({"context": {"host_name": "fixture", "pipebench_synthetic": "tests/plot_test.py fixture, "
-                               "made-up times in the shape of pipebench-cuda's output"},
-                   "benchmarks": runs}, f)
+        json.dump({"context": {"date": "2026-12-01T00:00:00+00:00", "host_name": "fixture", "pipebench_version": "fixture",
+                               "git_revision": "fixture", "build_type": "Release",
+                               "pipebench_synthetic": "tests/plot_test.py fixture, made-up times in the shape of "
+                                                      "pipebench-cuda's output"},
+                   "benchmarks": runs,
+                   "pipebench": {"schema_version": 1, "program": "pipebench-cuda", "status": "complete",
+                                 "processes": 1, "entries_registered": entries, "entries_written": entries,
+                                 "not_run": []}}, f)
+    check_schema(path)
 
 
 def streams():
@@ -192,7 +217,7 @@ def streams():
             rows = list(csv.DictReader(f))
         check(rows and all(row.get("synthetic") for row in rows), "pairs.csv: rows not marked synthetic")
         # The committed results are real: no synthetic column there.
-        r = plot("-o", os.path.join(out, "real"), "--figures", "speedup", INPUTS[0])
+        r = plot("-o", os.path.join(out, "real"), "--figures", "speedup", RUNS[0])
         check(r.returncode == 0, f"plot.py on a real result: exit {r.returncode}\n{r.stderr}")
         with open(os.path.join(out, "real", "pairs.csv")) as f:
             check("synthetic" not in f.readline(), "pairs.csv of a real result has a synthetic column")
@@ -216,23 +241,33 @@ def errors():
         text = os.path.join(tmp, "cpu.txt")
         with open(text, "w") as f:
             f.write("cpu/sumsq/serial/bytes:65536  1.2 us\n")
-        one_line_error(["-o", out, text], "not JSON", r"cpu\.txt: not a Google Benchmark JSON file")
+        one_line_error(["-o", out, text], "not JSON", r"cpu\.txt: not valid JSON")
         other = os.path.join(tmp, "other.json")
         with open(other, "w") as f:
             json.dump({"results": [1, 2]}, f)
-        one_line_error(["-o", out, other], "JSON, not Google Benchmark's", r"other\.json: not a Google Benchmark JSON file")
-        # A real result without pairs: the committed OpenBLAS comparison ran no serial entry.
-        nopairs = os.path.join(ROOT, "results/vm/20261128T035011Z/cpu.json")
+        one_line_error(["-o", out, other], "JSON, not Google Benchmark's", r"other\.json: not a pipebench result")
+        foreign = os.path.join(tmp, "foreign.json")
+        with open(foreign, "w") as f:
+            json.dump({"context": {"date": "d", "host_name": "h"}, "benchmarks": [{"name": "BM_x", "real_time": 1}]}, f)
+        one_line_error(["-o", out, foreign], "another program's results", r"foreign\.json: not a pipebench result "
+                       r"\(Google Benchmark JSON of another program\)")
+        # A real result without pairs: only the references of the OpenBLAS comparison.
+        nopairs = os.path.join(tmp, "nopairs.json")
+        with open(os.path.join(RUNS[0], "cpu.json")) as f:
+            doc = json.load(f)
+        doc["benchmarks"] = [b for b in doc["benchmarks"] if b["pipebench"]["role"] == "reference"]
+        with open(nopairs, "w") as f:
+            json.dump(doc, f)
         one_line_error(["-o", out, nopairs], "no pairs", r"no pairs")
         one_line_error(["-o", out], "no input", r"no result file given")
         one_line_error(["-o", out, "--figures", "pie", nopairs], "unknown figure type", r"--figures")
-        one_line_error(["-o", out, "--where", "bytes", INPUTS[0]], "--where without a value", r"--where: 'bytes' is not AXIS=VALUE")
-        one_line_error(["-o", out, "--where", "bytes=3", INPUTS[0]], "--where matching nothing", r"--where bytes=3: no entry")
+        one_line_error(["-o", out, "--where", "bytes", RUNS[0]], "--where without a value", r"--where: 'bytes' is not AXIS=VALUE")
+        one_line_error(["-o", out, "--where", "bytes=3", RUNS[0]], "--where matching nothing", r"--where bytes=3: no entry")
         check(not os.path.exists(out) or not os.listdir(out), "bad input left files behind")
     # --where keeps one point with its serial and stage siblings: the figure still has its model.
     with tempfile.TemporaryDirectory() as out:
         r = plot("-o", out, "--formats", "png", "--columns", "2", "--figures", "efficiency_vs_chunks",
-                 "--where", "depth=2", *[p for p in INPUTS if "slurm-sweep" in p])
+                 "--where", "depth=2", *SWEEP)
         check(r.returncode == 0, f"--where depth=2: exit {r.returncode}\n{r.stderr}")
         with open(os.path.join(out, "pairs.csv")) as f:
             rows = list(csv.DictReader(f))

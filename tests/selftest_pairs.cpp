@@ -1,9 +1,11 @@
 // pipebench-selftest: pairs that go wrong on purpose, so the harness's failure paths are
 // tested end to end through a real binary: a pipelined variant with a wrong result, a stage
 // that throws, a variant the "machine" cannot run.
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "harness.hpp"
 
@@ -114,9 +116,40 @@ pb::Pair make_clock_pair(const pb::Suite&) {
   return p;
 }
 
+// A pair whose entries take a known time (sleeps of a few milliseconds, three iterations each),
+// so a test can stop a run between entries and know what had finished: the harness's stop,
+// durable result file and model, without a real kernel's noise.
+pb::Entry sleeping(double ms) {
+  pb::Entry e = constant(1.0);
+  auto inner = e.run;
+  e.run = [inner, ms] {
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms));
+    inner();
+  };
+  return e;
+}
+
+pb::Pair make_slow_pair(const pb::Suite&) {
+  pb::Pair p;
+  p.domain = "selftest";
+  p.workload = "slow";
+  p.axes = {{"step", {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"}}};
+  p.iterations = 3;
+  p.make_instance = [](const pb::Params&) { return std::make_unique<Numbers>(); };
+  auto sleeps = [](double ms) { return [ms](Numbers&, const pb::Params&) { return sleeping(ms); }; };
+  p.variants = {
+      pb::variant<Numbers>("serial", pb::Role::serial, {}, sleeps(12)),
+      pb::with_kind(pb::variant<Numbers>("stage_a", pb::Role::stage, {}, sleeps(5)), pb::StageKind::transfer),
+      pb::variant<Numbers>("stage_b", pb::Role::stage, {}, sleeps(5)),
+      pb::variant<Numbers>("pipelined", pb::Role::pipelined, {{"chunks", {"4"}}}, sleeps(8)),
+  };
+  return p;
+}
+
 }  // namespace
 
 PIPEBENCH_REGISTER_PAIR(selftest, faults, make_selftest_pair)
+PIPEBENCH_REGISTER_PAIR(selftest, slow, make_slow_pair)
 PIPEBENCH_REGISTER_PAIR(selftest, clock, make_clock_pair)
 // A domain's own axis option: only this binary has --pace.
 PIPEBENCH_REGISTER_OPTION(selftest, pace, "How the clock ticks", pb::DomainOption::Kind::choice, {"even", "steady"})

@@ -98,6 +98,13 @@ for b in doc["benchmarks"]:
 for k, v in want.items():
     if doc["context"].get(k) != v:
         sys.exit(f"context {k} = {doc['context'].get(k)!r}, expected {v!r}")
+meta = doc.get("pipebench", {})
+if meta.get("schema_version") != 1:
+    sys.exit("no pipebench schema version in the document")
+if path.endswith(".partial.json") == (meta.get("status") == "complete"):
+    sys.exit(f"named {path.rsplit('/', 1)[-1]} but its status is {meta.get('status')!r}")
+if "/" in doc["context"].get("executable", "") and doc["context"]["executable"].startswith("/"):
+    sys.exit(f"the executable is named by a machine path: {doc['context']['executable']}")
 EOF
   ) || fail "$1: $msg"
 }
@@ -207,8 +214,28 @@ else
   fi
   if expect "stopped mid-run ($want)" "$id" "$want"; then
     check_json "$results/$id/cpu-matmul.json" slurm_job_id="$id"
-    [ ! -e "$results/$id/cpu-overlap.json" ] || fail "stopped: the interrupted family has a .json, not a .partial"
-    grep -q "stopped by a signal" "$tmp/logs/stopped-$id.out" || fail "stopped: the job did not say what it kept"
+    [ ! -e "$results/$id/cpu-overlap.json" ] || fail "stopped: the interrupted family has a .json, not a .partial.json"
+    if [ -e "$results/$id/cpu-overlap.partial.json" ]; then
+      check_json "$results/$id/cpu-overlap.partial.json" slurm_job_id="$id"
+    fi
+    grep -q "stopped by SIGTERM" "$tmp/logs/stopped-$id.out" || fail "stopped: the job did not say what it kept"
+  fi
+fi
+
+# 7. A requeued job (the same job id, SLURM_RESTART_COUNT 1) writes a folder of its own and
+#    leaves the first attempt's results as they were.
+if ! id=$(PIPEBENCH_DOMAINS=cpu PIPEBENCH_WORKLOADS=cpu/sumsq submit requeue --requeue scripts/slurm/node.sbatch); then
+  fail "requeue: sbatch refused it"
+elif expect "requeue: first attempt" "$id" COMPLETED 0; then
+  first=$(sha256sum "$results/$id/cpu-sumsq.json")
+  # Slurm holds a requeued job for about two minutes (its eligible time); the test starts it now.
+  if ! scontrol requeue "$id" || ! scontrol update jobid="$id" StartTime=now; then
+    fail "requeue: scontrol requeue $id refused"
+  else
+    if expect "requeue: second attempt" "$id" COMPLETED 0; then
+      check_json "$results/$id-restart1/cpu-sumsq.json" slurm_job_id="$id" slurm_restart_count=1
+      [ "$(sha256sum "$results/$id/cpu-sumsq.json")" = "$first" ] || fail "requeue: the first attempt's result changed"
+    fi
   fi
 fi
 
