@@ -63,46 +63,41 @@ build-gpu/bench/cuda/pipebench-cuda --quick --no-probe --benchmark_out="$out/cud
   --benchmark_out_format=json --benchmark_color=false "${extra[@]}" >"$out/cuda.txt" || status=$?
 
 python3 - "$out/cuda.json" <<'PY' || { [ "$status" -ne 0 ] || status=1; }
-import json
+import os
 import sys
 
-doc = json.load(open(sys.argv[1]))
-ctx = doc["context"]
-UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+sys.path.insert(0, os.path.join(os.getcwd(), "scripts"))
+from pipebench_results import ResultError, load  # noqa: E402
+
+try:
+    results = load([sys.argv[1]])
+except ResultError as e:
+    print(f"gpu-check: {e}")
+    sys.exit(1)
+ctx = results.files[0].context
 
 
 def dev(key, default="?"):
     return ctx.get(f"cuda/elementwise/{key}", default)
 
 
-entries, errors = {}, {}
-for b in doc["benchmarks"]:
-    name = b.get("run_name", b["name"])
-    if b.get("error_occurred"):
-        errors[name] = b.get("error_message", "error")
-    elif b.get("run_type") != "aggregate" or b.get("aggregate_name") == "median":
-        entries[name] = b  # the median when there are repetitions, else the one run
-
+errors = {e.name: e.error for e in results.entries if e.error}
 device = dev("device")
 if device.startswith("no CUDA device"):
     print(f"gpu-check: nothing measured: {device}")
     sys.exit(1)
 
 
-def parse(name):
-    parts = name.split("/")
-    return parts[1], parts[2], dict(p.split(":", 1) for p in parts[3:])
-
-
 def seconds(b):
-    return b["real_time"] * UNIT[b["time_unit"]]
+    return b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
 
 
 def find(workload, variant, **params):
-    for name, b in entries.items():
-        w, v, p = parse(name)
-        if w == workload and v == variant and all(p.get(k) == val for k, val in params.items()):
-            yield p, b
+    """(parameters, median run) of the entries of cuda/<workload> with this variant and these
+    parameter values, from the entries' fields."""
+    for e in results.with_result():
+        if e.workload == workload and e.variant == variant and all(e.params.get(k) == v for k, v in params.items()):
+            yield e.params, e.run
 
 
 def gbs(v):
@@ -137,7 +132,7 @@ balance = None
 for workload, axis in (("elementwise", "intensity"), ("batched_matmul", "n")):
     rows = []
     points = sorted({(p[axis], p["memory"]) for p, _ in find(workload, "pipelined")},
-                    key=lambda pm: (pm[1] != "pinned", int(pm[0])))
+                    key=lambda pm: (pm[1] != "pinned", pm[0]))
     for value, memory in points:
         best = min(find(workload, "pipelined", **{axis: value, "memory": memory}), key=lambda pb: seconds(pb[1]))
         graphs = list(find(workload, "graph", **{axis: value, "memory": memory}))

@@ -95,7 +95,7 @@ def training(runs, ranks):
             for counter in ["t_serial", "t_ideal", "speedup_bound", "bubble_model", "bubble_measured",
                             "peak_in_flight", "activation_share", "messages", "compute_in_run", "imbalance"]:
                 check(counter in b, f"{n} lacks {counter}")
-            m = int(n.split("microbatches:")[1].split("/")[0])
+            m = b["pipebench"]["params"]["microbatches"]
             # The schedules' memory: GPipe holds every microbatch, 1F1B and ZB-H1 at most one per rank.
             chunks = 2 if s == "interleaved" else 1
             check(b["messages"] == 2 * (ranks * chunks - 1) * m, f"{n}: messages {b['messages']}")
