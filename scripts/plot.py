@@ -356,12 +356,14 @@ def numeric_axis(ax, values):
 
 
 def log_axis(axis):
-    """Log scale with plain numbers (0.5, 1, 10), not powers of ten."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    """Log scale with plain numbers at 1, 2 and 5 of each decade (0.5, 1, 2, 5, 10), not powers
+    of ten alone: a range within one decade still gets labelled ticks."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     if axis.axis_name == "y":
         axis.axes.set_yscale("log")
     else:
         axis.axes.set_xscale("log")
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 

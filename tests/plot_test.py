@@ -264,6 +264,37 @@ def errors():
         one_line_error(["-o", out, "--where", "bytes", RUNS[0]], "--where without a value", r"--where: 'bytes' is not AXIS=VALUE")
         one_line_error(["-o", out, "--where", "bytes=3", RUNS[0]], "--where matching nothing", r"--where bytes=3: no entry")
         check(not os.path.exists(out) or not os.listdir(out), "bad input left files behind")
+    # A folder a stopped run left: a complete suite, a suite stopped half-way, and a file cut short
+    # (an old, interrupted writer). The figures are drawn from what finished; each of the other
+    # two gets one line saying what it is.
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = os.path.join(tmp, "run")
+        os.mkdir(folder)
+        with open(os.path.join(RUNS[0], "cpu.json")) as f:
+            doc = json.load(f)
+        with open(os.path.join(folder, "cpu.json"), "w") as f:
+            json.dump(doc, f)
+        names = sorted({b["run_name"] for b in doc["benchmarks"]})
+        kept = set(names[: len(names) // 2])
+        doc["benchmarks"] = [b for b in doc["benchmarks"] if b["run_name"] in kept]
+        doc["pipebench"].update(status="incomplete", reason="stopped by SIGTERM", entries_written=len(kept),
+                                not_run=names[len(names) // 2:])
+        with open(os.path.join(folder, "cpu2.partial.json"), "w") as f:
+            json.dump(doc, f)
+        check_schema(os.path.join(folder, "cpu2.partial.json"))
+        with open(os.path.join(folder, "io.json"), "w") as f:
+            f.write(json.dumps(doc)[:5000])
+        out = os.path.join(tmp, "figs")
+        r = plot("-o", out, "--formats", "png", "--columns", "2", folder)
+        check(r.returncode == 0, f"plot.py on a stopped run's folder: exit {r.returncode}\n{r.stderr}")
+        check(re.search(r"^plot\.py: .*io\.json: not valid JSON .*; skipped$", r.stderr, re.M),
+              f"no line for the broken file:\n{r.stderr}")
+        check(re.search(r"^plot\.py: .*cpu2\.partial\.json: incomplete \(stopped by SIGTERM\): \d+ entries, \d+ not run$",
+                        r.stderr, re.M), f"no line for the stopped suite:\n{r.stderr}")
+        check(any(p.endswith(".png") for p in r.stdout.split()), "no figure drawn")
+        with open(os.path.join(out, "pairs.csv")) as f:
+            statuses = {row["run_status"] for row in csv.DictReader(f)}
+        check(statuses == {"complete", "incomplete"}, f"pairs.csv run_status: {statuses}")
     # --where keeps one point with its serial and stage siblings: the figure still has its model.
     with tempfile.TemporaryDirectory() as out:
         r = plot("-o", out, "--formats", "png", "--columns", "2", "--figures", "efficiency_vs_chunks",
