@@ -88,12 +88,14 @@ def load(paths):
         die(str(e))
     for line in results.notes:
         note(line)
+    results.alias = {}  # an entry merged into another: id -> the one kept
     merged, out = {}, []
     for e in results.entries:
         first = merged.setdefault((e.file.origin, e.key), e)
         if first is e:
             out.append(e)
             continue
+        results.alias[id(e)] = first
         first.reps += e.reps
         first.error = first.error or e.error
         if first.reps:
@@ -109,6 +111,7 @@ class Index:
         self.kept = {id(e) for e in entries}
 
     def _kept(self, e):
+        e = self.results.alias.get(id(e), e)
         return e if e is not None and id(e) in self.kept else None
 
     def sibling(self, e, which):
@@ -315,7 +318,8 @@ class Series:
                 return dict(params).get(k, "-")
             main = max(self.vary, key=lambda k: len({get(p, k) for _, p in self.rest}))
             values = sorted({get(p, main) for _, p in self.rest}, key=sort_key)
-            others = sorted({tuple(get(p, k) for k in self.vary if k != main) + (v,) for v, p in self.rest})
+            others = sorted({tuple(get(p, k) for k in self.vary if k != main) + (v,) for v, p in self.rest},
+                            key=lambda t: [sort_key(x) for x in t])  # typed values: numbers and words
             ci = values.index(get(key[2], main))
             mi = others.index(tuple(get(key[2], k) for k in self.vary if k != main) + (key[1],))
         color = PALETTE[ci % len(PALETTE)]

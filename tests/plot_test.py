@@ -123,11 +123,11 @@ def figures():
         halo = [row for row in rows if row["name"].startswith("mpi/halo/pipelined/") and row["compute_transfer_ratio"]]
         check(halo, "pairs.csv: no mpi/halo pipelined row with a compute:transfer ratio")
         for row in halo:
-            want = (float(row["stage_interior_time_s"]) + float(row["stage_boundary_time_s"])) / \
+            ratio = (float(row["stage_interior_time_s"]) + float(row["stage_boundary_time_s"])) / \
                 float(row["stage_comm_time_s"])
-            check(math.isclose(float(row["compute_transfer_ratio"]), want, rel_tol=1e-9),
+            check(math.isclose(float(row["compute_transfer_ratio"]), ratio, rel_tol=1e-9),
                   f"{row['name']}: compute:transfer {row['compute_transfer_ratio']}, expected (interior + boundary) / comm "
-                  f"= {want}")
+                  f"= {ratio}")
         check("speedup_vs_ratio" in made and any(p.endswith("speedup_vs_ratio_mpi_halo.2col.png") for p in written),
               "no speedup_vs_ratio figure for mpi/halo")
         print(f"plot_test: {len(written)} files; figure types drawn: {', '.join(sorted(made))}; "
@@ -274,22 +274,24 @@ def errors():
             doc = json.load(f)
         with open(os.path.join(folder, "cpu.json"), "w") as f:
             json.dump(doc, f)
+        with open(os.path.join(RUNS[0], "io.json")) as f:
+            doc = json.load(f)
         names = sorted({b["run_name"] for b in doc["benchmarks"]})
         kept = set(names[: len(names) // 2])
         doc["benchmarks"] = [b for b in doc["benchmarks"] if b["run_name"] in kept]
         doc["pipebench"].update(status="incomplete", reason="stopped by SIGTERM", entries_written=len(kept),
                                 not_run=names[len(names) // 2:])
-        with open(os.path.join(folder, "cpu2.partial.json"), "w") as f:
+        with open(os.path.join(folder, "io.partial.json"), "w") as f:
             json.dump(doc, f)
-        check_schema(os.path.join(folder, "cpu2.partial.json"))
-        with open(os.path.join(folder, "io.json"), "w") as f:
+        check_schema(os.path.join(folder, "io.partial.json"))
+        with open(os.path.join(folder, "mpi.json"), "w") as f:
             f.write(json.dumps(doc)[:5000])
         out = os.path.join(tmp, "figs")
         r = plot("-o", out, "--formats", "png", "--columns", "2", folder)
         check(r.returncode == 0, f"plot.py on a stopped run's folder: exit {r.returncode}\n{r.stderr}")
-        check(re.search(r"^plot\.py: .*io\.json: not valid JSON .*; skipped$", r.stderr, re.M),
+        check(re.search(r"^plot\.py: .*mpi\.json: not valid JSON .*; skipped$", r.stderr, re.M),
               f"no line for the broken file:\n{r.stderr}")
-        check(re.search(r"^plot\.py: .*cpu2\.partial\.json: incomplete \(stopped by SIGTERM\): \d+ entries, \d+ not run$",
+        check(re.search(r"^plot\.py: .*io\.partial\.json: incomplete \(stopped by SIGTERM\): \d+ entries, \d+ not run$",
                         r.stderr, re.M), f"no line for the stopped suite:\n{r.stderr}")
         check(any(p.endswith(".png") for p in r.stdout.split()), "no figure drawn")
         with open(os.path.join(out, "pairs.csv")) as f:
