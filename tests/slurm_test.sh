@@ -88,7 +88,10 @@ try:
         doc = json.load(f)
 except (OSError, ValueError) as e:
     sys.exit(f"not valid JSON: {e}")
-if not isinstance(doc, dict) or not isinstance(doc.get("context"), dict) or not doc.get("benchmarks"):
+# A family stopped before its first entry finished has none (its document says why).
+partial = path.endswith(".partial.json")
+if not isinstance(doc, dict) or not isinstance(doc.get("context"), dict) or \
+        not isinstance(doc.get("benchmarks"), list) or not (doc["benchmarks"] or partial):
     sys.exit("not Google Benchmark output with entries")
 for b in doc["benchmarks"]:
     if b.get("error_occurred") and not b.get("error_message", "").startswith("skipped"):
