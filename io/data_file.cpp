@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -19,6 +18,7 @@
 
 #include "buffer.hpp"
 #include "generator.hpp"
+#include "process_files.hpp"
 
 namespace pipebench::io {
 
@@ -187,26 +187,8 @@ void DataFile::open_descriptors() {
 
 namespace {
 
-std::string host_tag() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "host";
-  std::string h = buf;
-  for (char& c : h)
-    if (c == '/' || c == '-') c = '_';
-  return h;
-}
-
-// pipebench-io-partial-<host>-<pid>-XXXXXX files of this host whose process is gone.
-void remove_stale_partials(const std::filesystem::path& dir) {
-  const std::string prefix = "pipebench-io-partial-" + host_tag() + "-";
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) ::unlink(e.path().c_str());
-  }
-}
+// pipebench-io-partial-<host>-: the partial files of this host, followed by their writer's PID.
+std::string partial_prefix() { return "pipebench-io-partial-" + cpu::host_tag() + "-"; }
 
 }  // namespace
 
@@ -226,8 +208,8 @@ DataFile DataFile::create_or_reuse(const std::filesystem::path& dir, std::size_t
     f.open_descriptors();
     if (sample_mismatch(f.buffered_fd_, bytes, seed).empty()) return f;
   }
-  remove_stale_partials(dir);
-  std::string tmp = (dir / ("pipebench-io-partial-" + host_tag() + "-" + std::to_string(::getpid()) + "-XXXXXX")).string();
+  cpu::remove_files_of_dead_processes(dir, partial_prefix());
+  std::string tmp = (dir / (partial_prefix() + std::to_string(::getpid()) + "-XXXXXX")).string();
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) throw FileError("creating a data file in " + dir.string() + ": " + errno_text(errno));
   try {

@@ -3,8 +3,8 @@
 // queue_depth reads in flight into registered buffers (io_uring_prep_read_fixed) from a
 // registered file, the blocks handed to the caller in file order even when they complete out
 // of order. Setup uses no flag: liburing 2.3's headers are older than this kernel, and a flag
-// the library does not know can corrupt the ring (../shared/FACTS.md); IOPOLL needs poll queues
-// that a virtio disk does not have.
+// the library does not know can corrupt the ring (seen with Debian's liburing 2.3 on kernel
+// 6.18); IOPOLL needs poll queues that a virtio disk does not have.
 #include <liburing.h>
 
 #include <cstddef>

@@ -45,7 +45,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # One fio run; prints its read bandwidth in bytes/s. No io_uring setup option is passed: fio
-# 3.33 sets up its ring with defaults (../shared/FACTS.md: only flags liburing 2.3 knows).
+# 3.33 sets up its ring with defaults (only flags liburing 2.3 knows, like pipebench-io).
 fio_once() {  # fio_once <direct 0|1> <invalidate 0|1> <queue depth>
   timeout 300 fio --name=pipebench-peer --filename="$file" --rw=read --bs="$block" --size="$size" \
     --ioengine=io_uring --iodepth="$3" --direct="$1" --invalidate="$2" --loops="$loops" --thread --output-format=json \

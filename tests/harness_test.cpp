@@ -14,6 +14,7 @@
 #include "options.hpp"
 #include "params.hpp"
 #include "document.hpp"
+#include "process_files.hpp"
 #include "registry.hpp"
 #include "reporter.hpp"
 #include "result_file.hpp"
@@ -325,12 +326,8 @@ TEST(ResultFile, StaleTemporaryFilesOfDeadProcessesAreRemoved) {
     ::waitpid(p, &status, 0);
     return p;
   }();
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  std::string tag = host[0] ? host : "host";
-  for (char& c : tag)
-    if (c == '/' || c == '.') c = '_';
-  const auto stale = dir.path / (".r.json.pipebench." + tag + "." + std::to_string(dead) + ".0");
+  const auto stale =
+      dir.path / (".r.json.pipebench." + pipebench::cpu::host_tag() + "." + std::to_string(dead) + ".0");
   std::ofstream(stale) << "x";
   pb::ResultFile file((dir.path / "r.json").string());
   EXPECT_FALSE(std::filesystem::exists(stale));

@@ -11,6 +11,7 @@
 
 #include "data_file.hpp"
 #include "generator.hpp"
+#include "process_files.hpp"
 #include "uring_reader.hpp"
 
 namespace io = pipebench::io;
@@ -116,11 +117,7 @@ TEST(DataFile, InterruptedWritingLeavesNothing) {
 
 TEST(DataFile, StalePartialFilesAreRemoved) {
   TempDir dir;
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  std::string tag = host[0] ? host : "host";
-  for (char& c : tag)
-    if (c == '/' || c == '-') c = '_';
+  const std::string tag = pipebench::cpu::host_tag();
   const pid_t dead = [] {
     const pid_t p = ::fork();
     if (p == 0) ::_exit(0);

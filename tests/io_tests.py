@@ -7,6 +7,7 @@
 Standard library only; exit 0 passed, 1 failed (first failed assertion), 77 skipped."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -49,7 +50,7 @@ def dead_pid():
 
 
 def partial_name(pid):
-    host = socket.gethostname().replace("/", "_").replace("-", "_") or "host"
+    host = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"  # cpu/process_files.cpp's tag
     return f"pipebench-io-partial-{host}-{pid}-Ab12Cd"
 
 

@@ -199,7 +199,8 @@ def interrupt(binary, mpiexec):
         cmd = [mpiexec, "--oversubscribe", "-np", "2", binary, *TINY, "--iterations", "40",
                "--benchmark_repetitions=2"]
         seen = check_interrupts(cmd, out, [(0, signal.SIGUSR1, True, 1.0), (6, signal.SIGUSR1, True),
-                                           (30, signal.SIGUSR1, True), (10, signal.SIGTERM, False)], env=mpi_env())
+                                           (30, signal.SIGUSR1, True), (10, signal.SIGTERM, False)], env=mpi_env(),
+                                forwarded=True)
     print("interrupts:", "; ".join(seen))
 
 

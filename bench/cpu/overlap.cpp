@@ -4,7 +4,6 @@
 // cache: the file was just written; pipebench-io measures the device). Compute: the intensity
 // kernel, `intensity` FLOPs per element, so a sweep crosses from load-bound to compute-bound.
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +21,7 @@
 #include "generator.hpp"
 #include "pair.hpp"
 #include "pipeline.hpp"
+#include "process_files.hpp"
 #include "topology.hpp"
 #include "reference.hpp"
 #include "simd.hpp"
@@ -44,8 +44,8 @@ constexpr std::size_t kFileWriteBlock = std::size_t{4} << 20;
 class DataFile {
  public:
   DataFile(const std::filesystem::path& dir, std::size_t elements, std::uint64_t seed, bool keep) {
-    const std::string prefix = "pipebench-overlap-" + host_tag() + "-";
-    remove_stale(dir, prefix);
+    const std::string prefix = "pipebench-overlap-" + cpu::host_tag() + "-";
+    cpu::remove_files_of_dead_processes(dir, prefix);
     std::string tmpl = (dir / (prefix + std::to_string(::getpid()) + "-XXXXXX")).string();
     fd_ = ::mkstemp(tmpl.data());
     if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "creating a data file in " + dir.string());
@@ -103,24 +103,6 @@ class DataFile {
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) throw std::system_error(errno, std::generic_category(), "writing " + path_);
       done += static_cast<std::size_t>(w);
-    }
-  }
-
-  static std::string host_tag() {
-    char buf[256] = {};
-    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "host";
-    std::string h = buf;
-    for (char& c : h)
-      if (c == '/' || c == '-') c = '_';
-    return h;
-  }
-  static void remove_stale(const std::filesystem::path& dir, const std::string& prefix) {
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-      const std::string name = e.path().filename().string();
-      if (name.rfind(prefix, 0) != 0) continue;
-      const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) ::unlink(e.path().c_str());
     }
   }
 

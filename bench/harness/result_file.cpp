@@ -1,53 +1,27 @@
 #include "result_file.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <string_view>
 
 #include "options.hpp"
+#include "process_files.hpp"
 
 namespace pipebench::bench {
 
 namespace {
-
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "host";
-  std::string h = buf;
-  for (char& c : h)
-    if (c == '/' || c == '.') c = '_';
-  return h;
-}
 
 // ".<name>.pipebench.<host>." : every temporary file of this output path on this host.
 std::string temp_prefix(const std::filesystem::path& path) {
   std::string prefix(1, '.');  // built by appending: GCC 12 warns falsely (-Wrestrict) on "." + string
   prefix += path.filename().string();
   prefix += ".pipebench.";
-  prefix += host_name();
+  prefix += cpu::host_tag();
   prefix += '.';
   return prefix;
-}
-
-// Temporary files of runs that died without cleaning up (SIGKILL, a node that went down): their
-// process no longer exists on this host.
-void remove_stale(const std::filesystem::path& dir, const std::string& prefix) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return;
-  while (const dirent* e = ::readdir(d)) {
-    const std::string_view name = e->d_name;
-    if (name.rfind(prefix, 0) != 0) continue;
-    const std::string_view rest = name.substr(prefix.size());
-    const long pid = std::strtol(std::string(rest.substr(0, rest.find('.'))).c_str(), nullptr, 10);
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) ::unlink((dir / name).c_str());
-  }
-  ::closedir(d);
 }
 
 void write_all(int fd, const std::string& text, std::size_t offset, const std::string& what) {
@@ -111,7 +85,8 @@ ResultFile::ResultFile(const std::string& path) : path_(path), given_(path) {
   if (!std::filesystem::is_directory(dir, ec))
     throw UsageError("--benchmark_out: directory '" + dir.string() + "' does not exist");
   const std::string prefix = temp_prefix(path_);
-  remove_stale(dir, prefix);
+  // Temporary files of runs that died without cleaning up (SIGKILL, a node that went down).
+  cpu::remove_files_of_dead_processes(dir, prefix);
   const std::string mine = prefix + std::to_string(::getpid()) + ".";
   for (int i = 0; i < 2; ++i) {
     turns_[i].path = dir / (mine + std::to_string(i));

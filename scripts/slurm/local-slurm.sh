@@ -9,7 +9,7 @@
 #
 # Sourced (tests/slurm_test.sh), it defines local_slurm_packages, local_slurm_up,
 # local_slurm_down and local_slurm_wait. Needs root: slurmd must run as root.
-# Facts it relies on: /work/shared/SLURM-LOCAL.md (Slurm 22.05, munge 0.5.15).
+# Written for Debian 12's Slurm 22.05 and munge 0.5.15.
 
 LOCAL_SLURM_PACKAGES=(slurmctld slurmd slurm-client munge)
 LOCAL_SLURM_DIR=""
