@@ -9,13 +9,19 @@
 
 namespace pipebench::cpu {
 
-Pipeline::Pipeline(std::vector<Stage> stages, Schedule schedule, std::size_t depth, bool bind)
-    : stages_(std::move(stages)), schedule_(schedule), depth_(schedule == Schedule::serial ? 1 : depth) {
+std::string binding_policy(bool bind) {
+  return bind ? "pipelined: stage s on core s (first PU, hwloc) when there is a core per stage, else unbound; "
+                "serial: its one thread on core 0; per entry in its label"
+              : "unbound (--no-bind)";
+}
+
+Pipeline::Pipeline(std::vector<Stage> stages, Execution execution, std::size_t depth, bool bind)
+    : stages_(std::move(stages)), execution_(execution), depth_(execution == Execution::serial ? 1 : depth) {
   if (stages_.empty()) throw std::invalid_argument("a pipeline needs at least one stage");
   if (depth_ == 0) throw std::invalid_argument("depth must be at least 1");
   done_ = std::make_unique<std::atomic<std::size_t>[]>(stages_.size());
 
-  const std::size_t nthreads = schedule_ == Schedule::serial ? 1 : stages_.size();
+  const std::size_t nthreads = execution_ == Execution::serial ? 1 : stages_.size();
   const Topology& topo = topology();
   const bool pin = bind && static_cast<std::size_t>(topo.cores()) >= nthreads;
   if (!bind)
@@ -46,7 +52,7 @@ Pipeline::Pipeline(std::vector<Stage> stages, Schedule schedule, std::size_t dep
   ready.wait();
   if (pin)
     for (std::size_t t = 0; t < nthreads; ++t) {
-      const std::string who = schedule_ == Schedule::serial ? std::string("all stages") : stages_[t].name;
+      const std::string who = execution_ == Execution::serial ? std::string("all stages") : stages_[t].name;
       binding_ += (t ? " " : "") + who + ":" + placed[t];
     }
   spin_ = pin && binding_.find("unbound") == std::string::npos;
@@ -84,7 +90,7 @@ void Pipeline::worker(std::size_t index) {
     generation_.wait(seen, std::memory_order_acquire);
     seen = generation_.load(std::memory_order_acquire);
     if (stopping_) return;
-    if (schedule_ == Schedule::serial)
+    if (execution_ == Execution::serial)
       run_serial();
     else
       run_stage(index);

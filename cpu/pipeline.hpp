@@ -30,20 +30,24 @@ struct Stage {
   std::function<void(std::size_t chunk, std::size_t slot)> work;
 };
 
-enum class Schedule { serial, pipelined };
+// How a pipeline runs its stages: one after the other on one thread, or overlapped.
+enum class Execution { serial, pipelined };
+
+// The binding rule of every Pipeline, for a run's context: what `bind` does.
+std::string binding_policy(bool bind);
 
 class Pipeline {
  public:
   // bind: pin each thread to its own core (stage s on core s) when the machine has a core per
   // thread; otherwise, or when bind is false, threads are left to the OS scheduler.
-  Pipeline(std::vector<Stage> stages, Schedule schedule, std::size_t depth, bool bind = true);
+  Pipeline(std::vector<Stage> stages, Execution execution, std::size_t depth, bool bind = true);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
   void run(std::size_t chunks);
 
-  Schedule schedule() const { return schedule_; }
+  Execution execution() const { return execution_; }
   std::size_t depth() const { return depth_; }
   // How the threads were placed, e.g. "load:core0 compute:core1" or "unbound (2 threads, 1 core)".
   const std::string& binding() const { return binding_; }
@@ -58,7 +62,7 @@ class Pipeline {
   void fail(std::exception_ptr error);
 
   std::vector<Stage> stages_;
-  Schedule schedule_;
+  Execution execution_;
   std::size_t depth_;
   std::string binding_;
   bool spin_ = false;  // waits poll first: only when every thread has a core of its own

@@ -42,8 +42,16 @@ TEST(Params, SubsetIsTheSiblingRule) {
 TEST(Params, ExpandIsTheCartesianProduct) {
   const auto points = pb::expand({{"bytes", {"1", "2"}}, {"chains", {"1", "2", "4"}}}, pb::Params().with("n", 5));
   ASSERT_EQ(points.size(), 6u);
-  EXPECT_EQ(points.front().str(), "bytes:1/n:5/chains:1");
-  EXPECT_EQ(points.back().str(), "bytes:2/n:5/chains:4");
+  // Not in the default order (bytes, chunks, depth, intensity): alphabetical after it.
+  EXPECT_EQ(points.front().str(), "bytes:1/chains:1/n:5");
+  EXPECT_EQ(points.back().str(), "bytes:2/chains:4/n:5");
+}
+
+TEST(Params, DomainOrdersItsOwnAxes) {
+  pb::set_axis_order({"bytes", "n", "chains"});
+  const auto name = pb::Params().with("chains", 4).with("zeta", 1).with("n", 5).with("alpha", 2).with("bytes", 8).str();
+  pb::set_axis_order({"bytes", "chunks", "depth", "intensity"});
+  EXPECT_EQ(name, "bytes:8/n:5/chains:4/alpha:2/zeta:1");
 }
 
 TEST(Params, ParsesEntryNames) {
@@ -123,9 +131,17 @@ struct Fixture {
     auto noop = [](pb::Instance&, const pb::Params&) { return pb::Entry{}; };
     pair.domain = "t";
     pair.workload = "w";
-    pair.variants = {{"serial", pb::Role::serial, {}, noop},      {"stage_a", pb::Role::stage, {}, noop},
-                     {"stage_b", pb::Role::stage, {}, noop},      {"pipelined", pb::Role::pipelined, {}, noop},
-                     {"ilp", pb::Role::alternative, {}, noop},    {"reference", pb::Role::reference, {}, noop}};
+    // The pipeline formula with the point's chunks and, where it has one, its depth.
+    auto shape = [](const pb::Params& pt) {
+      return pb::PipelineShape{static_cast<std::size_t>(pt.get_int("chunks")),
+                               pt.has("depth") ? static_cast<std::size_t>(pt.get_int("depth")) : 0};
+    };
+    pair.variants = {{"serial", pb::Role::serial, {}, noop},
+                     {"stage_a", pb::Role::stage, {}, noop},
+                     {"stage_b", pb::Role::stage, {}, noop},
+                     pb::with_model({"pipelined", pb::Role::pipelined, {}, noop}, pb::pipeline_model(shape)),
+                     {"ilp", pb::Role::alternative, {}, noop},
+                     {"reference", pb::Role::reference, {}, noop}};
   }
   void add(std::size_t variant, const pb::Params& params, double seconds) {
     const std::string name = pb::entry_name("t", "w", pair.variants[variant].name, params);
@@ -240,10 +256,10 @@ TEST(Reporter, PairModelReplacesTheDefault) {
   Fixture f;
   const pb::Params base = pb::Params().with("chunks", 4);
   std::map<std::string, double> seen;
-  f.pair.ideal = [&seen](const std::map<std::string, double>& stages, const pb::Params& p) {
-    seen = stages;
-    return stages.at("stage_a") + stages.at("stage_b") / static_cast<double>(p.get_int("chunks"));
-  };
+  f.pair.variants[3].model = pb::own_model([&seen](const pb::ModelInputs& in) {
+    seen = in.stages;
+    return in.stages.at("stage_a") + in.stages.at("stage_b") / static_cast<double>(in.params.get_int("chunks"));
+  });
   f.add_serial_and_stages(base);
   f.add(3, base.with("depth", 2), 1.5);
   pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
@@ -255,7 +271,7 @@ TEST(Reporter, PairModelReplacesTheDefault) {
 
 TEST(Reporter, VariantNamesItsOwnStages) {
   Fixture f;
-  f.pair.variants[3].stages = {"stage_a"};  // pipelined overlaps stage_a with nothing else
+  f.pair.variants[3].model.stages = {"stage_a"};  // pipelined overlaps stage_a with nothing else
   const pb::Params base = pb::Params().with("chunks", 4);
   f.add(0, base, 2.0);
   f.add(1, base, 1.0);  // stage_b not run: not needed by this variant's model
@@ -263,6 +279,62 @@ TEST(Reporter, VariantNamesItsOwnStages) {
   pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
   const auto& p = f.run("t/w/pipelined/chunks:4/depth:2");
   EXPECT_DOUBLE_EQ(p.counters.at("t_ideal").value, 1.0) << "one stage of 1 s: T_ideal = 1 s";
+}
+
+TEST(Reporter, MetricsReceiveTheModelsValues) {
+  Fixture f;
+  double got_ideal = 0.0, got_serial = 0.0, got_seconds = 0.0;
+  f.pair.variants[3].model.metrics = [&](const pb::ModelValues& v) {
+    got_ideal = v.ideal;
+    got_serial = v.serial;
+    got_seconds = v.seconds;
+    return pb::Counters{{"busy_share", (v.stages.at("stage_a") + v.stages.at("stage_b")) / v.ideal}};
+  };
+  const pb::Params base = pb::Params().with("chunks", 2);
+  f.add_serial_and_stages(base);
+  f.add(3, base, 1.8);
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  const auto& p = f.run("t/w/pipelined/chunks:2");
+  EXPECT_DOUBLE_EQ(got_ideal, 2.0 / 2 + 1.0 / 2) << "two 1 s stages in 2 chunks: sum / n + (n - 1) max / n";
+  EXPECT_DOUBLE_EQ(got_serial, 2.0);
+  EXPECT_DOUBLE_EQ(got_seconds, 1.8);
+  EXPECT_DOUBLE_EQ(p.counters.at("busy_share").value, 2.0 / 1.5);
+}
+
+// An alternative may carry a model of its own, from its serial and reference siblings.
+TEST(Reporter, AlternativeWithItsOwnBound) {
+  Fixture f;
+  pb::Model bound = pb::own_model([](const pb::ModelInputs& in) {
+    return std::max(in.serial / static_cast<double>(in.params.get_int("chains")), in.reference);
+  });
+  bound.uses_reference = true;
+  f.pair.variants[4].model = bound;
+  f.add(0, {}, 8.0);
+  f.add(5, {}, 1.0);
+  f.add(4, pb::Params().with("chains", 4), 2.5);
+  f.add(4, pb::Params().with("chains", 16), 1.25);
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  const auto& four = f.run("t/w/ilp/chains:4");
+  EXPECT_DOUBLE_EQ(four.counters.at("t_ideal").value, 2.0) << "latency bound 8 / 4";
+  EXPECT_DOUBLE_EQ(four.counters.at("speedup_bound").value, 4.0);
+  EXPECT_DOUBLE_EQ(four.counters.at("efficiency").value, (8.0 - 2.5) / (8.0 - 2.0));
+  EXPECT_DOUBLE_EQ(four.counters.at("vs_reference").value, 1.0 / 2.5);
+  const auto& sixteen = f.run("t/w/ilp/chains:16");
+  EXPECT_DOUBLE_EQ(sixteen.counters.at("t_ideal").value, 1.0) << "bandwidth bound: the reference's time";
+}
+
+TEST(Reporter, AlternativeBoundWithoutItsReferenceIsNamed) {
+  Fixture f;
+  pb::Model bound = pb::own_model([](const pb::ModelInputs& in) { return in.reference; });
+  bound.uses_reference = true;
+  f.pair.variants[4].model = bound;
+  f.add(0, {}, 8.0);
+  f.add(4, pb::Params().with("chains", 4), 2.5);
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  const auto& four = f.run("t/w/ilp/chains:4");
+  EXPECT_FALSE(four.counters.count("t_ideal"));
+  EXPECT_DOUBLE_EQ(four.counters.at("speedup").value, 8.0 / 2.5);
+  EXPECT_NE(four.report_label.find("no model: reference not run"), std::string::npos) << four.report_label;
 }
 
 // ---- the result file: the earlier file until the first publish, then valid documents only

@@ -16,7 +16,7 @@
 #include "topology.hpp"
 
 using pipebench::cpu::Pipeline;
-using pipebench::cpu::Schedule;
+using pipebench::cpu::Execution;
 using pipebench::cpu::Stage;
 
 namespace {
@@ -68,31 +68,31 @@ std::vector<Stage> traced_stages(Trace& t, std::size_t stages) {
 
 }  // namespace
 
-class PipelineShapes : public testing::TestWithParam<std::tuple<Schedule, std::size_t, std::size_t>> {};
+class PipelineShapes : public testing::TestWithParam<std::tuple<Execution, std::size_t, std::size_t>> {};
 
 TEST_P(PipelineShapes, EveryChunkOnceInOrderWithinDepth) {
-  const auto [schedule, stages, depth] = GetParam();
+  const auto [execution, stages, depth] = GetParam();
   for (std::size_t chunks : {std::size_t{1}, depth, depth + 1, std::size_t{97}}) {
     Trace t(stages, depth);
-    Pipeline p(traced_stages(t, stages), schedule, depth);
+    Pipeline p(traced_stages(t, stages), execution, depth);
     run_guarded(p, chunks);
     for (std::size_t s = 0; s < stages; ++s) {
       ASSERT_EQ(t.seen[s].size(), chunks) << "stage " << s;
       for (std::size_t i = 0; i < chunks; ++i) ASSERT_EQ(t.seen[s][i], i) << "stage " << s;
     }
     EXPECT_FALSE(t.slot_error) << "a slot was overwritten while a later stage still needed it";
-    EXPECT_LE(t.max_in_flight.load(), schedule == Schedule::serial ? 1 : depth);
+    EXPECT_LE(t.max_in_flight.load(), execution == Execution::serial ? 1 : depth);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     All, PipelineShapes,
-    testing::Combine(testing::Values(Schedule::serial, Schedule::pipelined), testing::Values(1, 2, 3, 4),
+    testing::Combine(testing::Values(Execution::serial, Execution::pipelined), testing::Values(1, 2, 3, 4),
                      testing::Values(1, 2, 3, 4, 5, 6, 7, 8)));
 
 TEST(Pipeline, ReusableAcrossRuns) {
   Trace t(2, 3);
-  Pipeline p(traced_stages(t, 2), Schedule::pipelined, 3);
+  Pipeline p(traced_stages(t, 2), Execution::pipelined, 3);
   for (int r = 0; r < 50; ++r) run_guarded(p, 10);
   EXPECT_EQ(t.seen[0].size(), 500u);
   EXPECT_EQ(t.seen[1].size(), 500u);
@@ -111,15 +111,15 @@ TEST(Pipeline, OverlapsStagesWhenPipelined) {
       if (running.load() == 2) overlapped = true;
     --running;
   };
-  Pipeline p({{"a", stage}, {"b", stage}}, Schedule::pipelined, 2);
+  Pipeline p({{"a", stage}, {"b", stage}}, Execution::pipelined, 2);
   run_guarded(p, 8);
   EXPECT_TRUE(overlapped);
 }
 
-class PipelineFailures : public testing::TestWithParam<std::tuple<Schedule, std::size_t, std::size_t>> {};
+class PipelineFailures : public testing::TestWithParam<std::tuple<Execution, std::size_t, std::size_t>> {};
 
 TEST_P(PipelineFailures, ExceptionReachesCallerWithoutDeadlock) {
-  const auto [schedule, failing_stage, failing_chunk] = GetParam();
+  const auto [execution, failing_stage, failing_chunk] = GetParam();
   std::vector<Stage> stages;
   std::atomic<std::size_t> after_failure{0};
   std::atomic<bool> failed{false};
@@ -131,7 +131,7 @@ TEST_P(PipelineFailures, ExceptionReachesCallerWithoutDeadlock) {
                           throw std::runtime_error("stage " + std::to_string(s) + " chunk " + std::to_string(chunk));
                         }
                       }});
-  Pipeline p(std::move(stages), schedule, 2);
+  Pipeline p(std::move(stages), execution, 2);
   auto done = std::async(std::launch::async, [&] { p.run(50); });
   ASSERT_EQ(done.wait_for(kWatchdog), std::future_status::ready) << "deadlock after a stage threw";
   try {
@@ -150,27 +150,27 @@ TEST_P(PipelineFailures, ExceptionReachesCallerWithoutDeadlock) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, PipelineFailures,
-                         testing::Combine(testing::Values(Schedule::serial, Schedule::pipelined), testing::Values(0, 1, 2),
+                         testing::Combine(testing::Values(Execution::serial, Execution::pipelined), testing::Values(0, 1, 2),
                                           testing::Values(0, 1, 7, 49)));
 
 TEST(Pipeline, RejectsBadShapes) {
-  EXPECT_THROW(Pipeline({}, Schedule::pipelined, 2), std::invalid_argument);
-  EXPECT_THROW(Pipeline({{"a", [](std::size_t, std::size_t) {}}}, Schedule::pipelined, 0), std::invalid_argument);
+  EXPECT_THROW(Pipeline({}, Execution::pipelined, 2), std::invalid_argument);
+  EXPECT_THROW(Pipeline({{"a", [](std::size_t, std::size_t) {}}}, Execution::pipelined, 0), std::invalid_argument);
 }
 
 TEST(Pipeline, SaysHowThreadsWereBound) {
   const int cores = pipebench::cpu::topology().cores();
   Pipeline two({{"load", [](std::size_t, std::size_t) {}}, {"compute", [](std::size_t, std::size_t) {}}},
-               Schedule::pipelined, 2);
+               Execution::pipelined, 2);
   if (cores >= 2)
     EXPECT_EQ(two.binding(), "load:core0 compute:core1");
   else
     EXPECT_NE(two.binding().find("unbound"), std::string::npos);
-  Pipeline unbound({{"a", [](std::size_t, std::size_t) {}}}, Schedule::serial, 1, false);
+  Pipeline unbound({{"a", [](std::size_t, std::size_t) {}}}, Execution::serial, 1, false);
   EXPECT_EQ(unbound.binding(), "unbound (binding disabled)");
   std::vector<Stage> many;
   for (int s = 0; s <= cores; ++s) many.push_back({"s", [](std::size_t, std::size_t) {}});
-  Pipeline too_many(std::move(many), Schedule::pipelined, 2);
+  Pipeline too_many(std::move(many), Execution::pipelined, 2);
   EXPECT_NE(too_many.binding().find("unbound"), std::string::npos);
 }
 

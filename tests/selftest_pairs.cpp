@@ -42,14 +42,16 @@ pb::Pair make_selftest_pair(const pb::Suite&) {
   p.variants = {
       pb::variant<Numbers>("serial", pb::Role::serial, {}, [](Numbers&, const pb::Params&) { return constant(1.0); }),
       // Right in the warm-up, wrong in every timed run: only checking the timed output catches it.
-      pb::variant<Numbers>("wrong", pb::Role::pipelined, {},
-                           [](Numbers&, const pb::Params&) {
-                             auto out = std::make_shared<double>(0.0);
-                             auto calls = std::make_shared<int>(0);
-                             pb::Entry e = checked(out);
-                             e.run = [out, calls] { *out = (*calls)++ == 0 ? 1.0 : 1.5; };
-                             return e;
-                           }),
+      // Its model has no stage to run: the entry says so instead of guessing one.
+      pb::with_model(pb::variant<Numbers>("wrong", pb::Role::pipelined, {},
+                                          [](Numbers&, const pb::Params&) {
+                                            auto out = std::make_shared<double>(0.0);
+                                            auto calls = std::make_shared<int>(0);
+                                            pb::Entry e = checked(out);
+                                            e.run = [out, calls] { *out = (*calls)++ == 0 ? 1.0 : 1.5; };
+                                            return e;
+                                          }),
+                     pb::pipeline_model(pb::shape_from(""))),
       // Writes its output in the warm-up only: the poisoned output must fail the check.
       pb::variant<Numbers>("stale", pb::Role::alternative, {},
                            [](Numbers&, const pb::Params&) {
@@ -141,7 +143,8 @@ pb::Pair make_slow_pair(const pb::Suite&) {
       pb::variant<Numbers>("serial", pb::Role::serial, {}, sleeps(12)),
       pb::with_kind(pb::variant<Numbers>("stage_a", pb::Role::stage, {}, sleeps(5)), pb::StageKind::transfer),
       pb::variant<Numbers>("stage_b", pb::Role::stage, {}, sleeps(5)),
-      pb::variant<Numbers>("pipelined", pb::Role::pipelined, {{"chunks", {"4"}}}, sleeps(8)),
+      pb::with_model(pb::variant<Numbers>("pipelined", pb::Role::pipelined, {{"chunks", {"4"}}}, sleeps(8)),
+                     pb::pipeline_model(pb::shape_from("chunks"))),
   };
   return p;
 }

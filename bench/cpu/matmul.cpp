@@ -79,6 +79,8 @@ Pair make_matmul_pair(const Suite& suite) {
     if (n > static_cast<std::size_t>(kMaxN) || needs > physical_memory_bytes() / 2)
       return "--n " + point.get("n") + ": its matrices and double reference need " + std::to_string(needs >> 20) +
              " MiB, more than half of this machine's memory";
+    if (point.has("chains") && point.get_int("chains") > kernels::kMaxChains)
+      return "--chains " + point.get("chains") + ": at most " + std::to_string(kernels::kMaxChains) + " scalar chains";
     return "";
   };
   p.variants = {

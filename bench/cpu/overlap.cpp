@@ -192,13 +192,13 @@ std::vector<double> chunk_tolerances(const OverlapInstance& in, const Shape& sh,
   return out;
 }
 
-// serial and pipelined: the same two stages, only the schedule differs.
-Entry two_stage_entry(OverlapInstance& in, const Params& pt, cpu::Schedule schedule, std::size_t depth,
+// serial and pipelined: the same two stages, only the execution differs.
+Entry two_stage_entry(OverlapInstance& in, const Params& pt, cpu::Execution execution, std::size_t depth,
                       kernels::Isa isa, int width, bool bind) {
   const Shape sh = shape_of(in, pt);
   const int degree = static_cast<int>(pt.get_int("intensity") / 2);
   // More slots than chunks could never be in use.
-  const std::size_t slots = schedule == cpu::Schedule::serial ? 1 : std::min(depth, sh.chunks);
+  const std::size_t slots = execution == cpu::Execution::serial ? 1 : std::min(depth, sh.chunks);
   auto run = std::make_shared<RunState>(slots, sh.max_chunk, sh.chunks);
   OverlapInstance* inst = &in;
   std::vector<cpu::Stage> stages = {
@@ -213,7 +213,7 @@ Entry two_stage_entry(OverlapInstance& in, const Params& pt, cpu::Schedule sched
          run->partials[chunk] = kernels::poly_sum(run->ring[slot].data(), count, degree, isa);
        }},
   };
-  auto pipeline = std::make_shared<cpu::Pipeline>(std::move(stages), schedule, slots, bind);
+  auto pipeline = std::make_shared<cpu::Pipeline>(std::move(stages), execution, slots, bind);
   const std::vector<double>& refs = in.references(degree, sh.chunks);
   Entry e;
   e.run = [pipeline, sh] { pipeline->run(sh.chunks); };
@@ -226,7 +226,7 @@ Entry two_stage_entry(OverlapInstance& in, const Params& pt, cpu::Schedule sched
   e.label = pipeline->binding();
   // What a handoff between the two stage cores costs right now; it moves the result more
   // than anything else when the cores share no cache (or a host moves its vCPUs apart).
-  if (schedule == cpu::Schedule::pipelined && pipeline->binding().find("unbound") == std::string::npos)
+  if (execution == cpu::Execution::pipelined && pipeline->binding().find("unbound") == std::string::npos)
     e.counters.push_back({"core_round_trip_ns", cpu::core_round_trip_ns(cpu::topology(), 0, 1)});
   return e;
 }
@@ -249,7 +249,7 @@ Entry load_entry(OverlapInstance& in, const Params& pt, bool bind) {
                                  (*ends)[2 * chunk] = dst[0];
                                  (*ends)[2 * chunk + 1] = dst[count - 1];
                                }}},
-      cpu::Schedule::serial, 1, bind);
+      cpu::Execution::serial, 1, bind);
   Entry e;
   e.run = [pipeline, sh] { pipeline->run(sh.chunks); };
   e.check = [inst, run, ends, sh] {
@@ -295,7 +295,7 @@ Entry compute_entry(OverlapInstance& in, const Params& pt, kernels::Isa isa, int
                                  const std::size_t count = inst->first(chunk + 1, sh.chunks) - inst->first(chunk, sh.chunks);
                                  run->partials[chunk] = kernels::poly_sum(run->ring[0].data(), count, degree, isa);
                                }}},
-      cpu::Schedule::serial, 1, bind);
+      cpu::Execution::serial, 1, bind);
   std::vector<double> refs;
   std::map<std::size_t, double> by_count;  // chunk lengths take at most two values
   for (std::size_t c = 0; c < sh.chunks; ++c) {
@@ -319,7 +319,7 @@ Pair make_overlap_pair(const Suite& suite) {
   const SuiteOptions& options = suite.options;
   const kernels::Isa isa = suite.isa;
   const int width = kernels::simd_table(isa)->width;
-  const bool bind = options.bind;
+  const bool bind = !options.flag("no_bind");
   const bool full = options.full;
   using V = std::vector<std::string>;
   const Axis chunks{"chunks", full ? V{"16", "64", "256"} : V{"64"}};
@@ -339,7 +339,7 @@ Pair make_overlap_pair(const Suite& suite) {
   };
   p.validate = [&options](const Params& point) -> std::string {
     const auto bytes = point.get_int("bytes");
-    if (bytes % sizeof(float) != 0) return "--bytes " + std::to_string(bytes) + ": not a whole number of 4-byte floats";
+    if (std::string why = whole_elements(bytes, sizeof(float), "--bytes"); !why.empty()) return why;
     if (static_cast<std::size_t>(bytes) > physical_memory_bytes() / 2)
       return "--bytes " + std::to_string(bytes) + ": more than half of this machine's memory";
     if (point.get("source") == "file") {
@@ -356,7 +356,7 @@ Pair make_overlap_pair(const Suite& suite) {
   p.variants = {
       variant<OverlapInstance>("serial", Role::serial, {chunks, intensity},
                                [=](OverlapInstance& in, const Params& pt) {
-                                 return two_stage_entry(in, pt, cpu::Schedule::serial, 1, isa, width, bind);
+                                 return two_stage_entry(in, pt, cpu::Execution::serial, 1, isa, width, bind);
                                }),
       with_kind(variant<OverlapInstance>("stage_load", Role::stage, {chunks},
                                          [=](OverlapInstance& in, const Params& pt) { return load_entry(in, pt, bind); }),
@@ -365,11 +365,13 @@ Pair make_overlap_pair(const Suite& suite) {
                                [=](OverlapInstance& in, const Params& pt) {
                                  return compute_entry(in, pt, isa, width, bind);
                                }),
-      variant<OverlapInstance>("pipelined", Role::pipelined, {chunks, depth, intensity},
-                               [=](OverlapInstance& in, const Params& pt) {
-                                 return two_stage_entry(in, pt, cpu::Schedule::pipelined,
-                                                        static_cast<std::size_t>(pt.get_int("depth")), isa, width, bind);
-                               }),
+      with_model(variant<OverlapInstance>("pipelined", Role::pipelined, {chunks, depth, intensity},
+                                          [=](OverlapInstance& in, const Params& pt) {
+                                            return two_stage_entry(in, pt, cpu::Execution::pipelined,
+                                                                   static_cast<std::size_t>(pt.get_int("depth")), isa,
+                                                                   width, bind);
+                                          }),
+                 pipeline_model(shape_from("chunks", "depth"))),
   };
   p.context = {{"data_dir", options.data_dir.string()},
                {"file_source", "pread from the page cache (the file was just written); pipebench-io measures the device"},

@@ -96,10 +96,11 @@ Pair make_sumsq_pair(const Suite& suite) {
   };
   p.validate = [](const Params& point) -> std::string {
     const auto bytes = point.get_int("bytes");
-    if (bytes % sizeof(float) != 0)
-      return "--bytes " + std::to_string(bytes) + ": not a whole number of 4-byte floats";
+    if (std::string why = whole_elements(bytes, sizeof(float), "--bytes"); !why.empty()) return why;
     if (static_cast<std::size_t>(bytes) > physical_memory_bytes() / 2)
       return "--bytes " + std::to_string(bytes) + ": more than half of this machine's memory";
+    if (point.has("chains") && point.get_int("chains") > kernels::kMaxChains)
+      return "--chains " + point.get("chains") + ": at most " + std::to_string(kernels::kMaxChains) + " vector chains";
     return "";
   };
   p.variants = {

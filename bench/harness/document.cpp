@@ -50,20 +50,28 @@ std::string describe(const EntryRecord& rec, const char* outcome) {
     if (role == Role::alternative) s += ", \"reference\": " + name_or_null(rec.reference);
     s += "}";
   }
-  if (role == Role::pipelined) {
+  const Model& model = rec.variant->model;
+  if (role == Role::pipelined || model.declared()) {
     // "pipeline": T_ideal = ideal_time(stages, chunks, depth) (bench/harness/model.hpp); "pair":
-    // the pair's own model (its context's "model" line says which).
+    // the variant's own model (its pair's context says which).
+    const bool pipeline = model.declared() ? static_cast<bool>(model.shape) : !rec.pair->ideal;  // TRANSITION
     s += ", \"model\": {\"formula\": \"";
-    s += rec.pair->ideal ? "pair" : "pipeline";
+    s += pipeline ? "pipeline" : "pair";
     s += "\", \"stages\": [";
     for (std::size_t i = 0; i < rec.stages.size(); ++i)
       s += std::string(i ? ", " : "") + "{\"variant\": " + json_string(rec.stages[i].variant->name) + ", \"kind\": \"" +
            stage_kind_name(rec.stages[i].variant->stage_kind) + "\", \"entry\": " + name_or_null(rec.stages[i].entry) +
            "}";
     s += "]";
-    if (!rec.pair->ideal) {
-      s += ", \"chunks\": " + (rec.params.has("chunks") ? std::to_string(rec.params.get_int("chunks")) : std::string("1"));
-      s += ", \"depth\": " + (rec.params.has("depth") ? std::to_string(rec.params.get_int("depth")) : std::string("0"));
+    if (pipeline) {
+      PipelineShape shape;
+      if (model.shape) {
+        shape = model.shape(rec.params);
+      } else {  // TRANSITION
+        if (rec.params.has("chunks")) shape.chunks = static_cast<std::size_t>(rec.params.get_int("chunks"));
+        if (rec.params.has("depth")) shape.depth = static_cast<std::size_t>(rec.params.get_int("depth"));
+      }
+      s += ", \"chunks\": " + std::to_string(shape.chunks) + ", \"depth\": " + std::to_string(shape.depth);
     }
     s += "}";
   }

@@ -7,13 +7,13 @@
 #include <cctype>
 #include <atomic>
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <list>
 #include <memory>
+#include <stdexcept>
 
 #include "build_info.hpp"
 #include "machine.hpp"
@@ -168,6 +168,22 @@ std::vector<Axis> with_overrides(const SuiteOptions& options, std::vector<Axis> 
   return axes;
 }
 
+// A pair that breaks the declaration contract is a programming error, said before anything runs.
+void check_declaration(const Pair& pair) {
+  const std::string name = pair.domain + "/" + pair.workload;
+  for (const Variant& v : pair.variants) {
+    // TRANSITION: Pair::ideal stands for the model of a pair not yet converted.
+    if (v.role == Role::pipelined && !v.model.declared() && !pair.ideal)
+      throw std::logic_error(name + "/" + v.name + ": a pipelined variant declares its model (pair.hpp: Model)");
+    if (v.model.declared() && v.role != Role::pipelined && v.role != Role::alternative)
+      throw std::logic_error(name + "/" + v.name + ": only pipelined and alternative variants have a model");
+    for (const std::string& stage : v.model.stages)
+      if (std::none_of(pair.variants.begin(), pair.variants.end(),
+                       [&](const Variant& s) { return s.role == Role::stage && s.name == stage; }))
+        throw std::logic_error(name + "/" + v.name + ": its model names " + stage + ", not a stage variant of the pair");
+  }
+}
+
 // Registers every point of every variant; returns "" or the first invalid point's reason.
 std::string register_pairs(const std::vector<Pair>& pairs, const SuiteOptions& options, Registry& registry) {
   for (const Pair& pair : pairs) {
@@ -200,13 +216,9 @@ std::string register_pairs(const std::vector<Pair>& pairs, const SuiteOptions& o
   return "";
 }
 
-std::string env_or_unset(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "(unset)";
-}
-
 void add_context(const SuiteOptions& options, const cpu::Topology& topo, kernels::Isa isa,
-                 const MachineProfile& machine, const std::vector<Pair>& pairs) {
+                 const MachineProfile& machine, const std::vector<Pair>& pairs,
+                 const std::vector<std::pair<std::string, std::string>>& domain_context) {
   using benchmark::AddCustomContext;
   AddCustomContext("pipebench_version", build::kVersion);
   AddCustomContext("git_revision", build::kGitRevision);
@@ -223,10 +235,6 @@ void add_context(const SuiteOptions& options, const cpu::Topology& topo, kernels
   for (int level = 1; level <= 3; ++level)
     AddCustomContext("cache_l" + std::to_string(level) + "_bytes", std::to_string(topo.cache_bytes(level)));
   AddCustomContext("cache_l3_effective_bytes", std::to_string(topo.effective_l3()));
-  AddCustomContext("thread_binding",
-                   options.bind ? "pipelined: stage s on core s (first PU, hwloc) when there is a core per stage, "
-                                  "else unbound; serial: its one thread on core 0; per entry in its label"
-                                : "unbound (--no-bind)");
   AddCustomContext("kernel_isa", std::string(kernels::isa_name(isa)));
   AddCustomContext("suite", options.full ? "full" : "quick");
   AddCustomContext("seed", std::to_string(options.seed));
@@ -247,12 +255,6 @@ void add_context(const SuiteOptions& options, const cpu::Topology& topo, kernels
   } else {
     AddCustomContext("fma_peak_gflops", "not measured (--no-probe)");
   }
-  AddCustomContext("openblas_version", build::kOpenblasVersion);
-  AddCustomContext("openblas_corename", openblas_get_corename());
-  AddCustomContext("openblas_config", openblas_get_config());
-  AddCustomContext("openblas_threads", std::to_string(openblas_get_num_threads()));
-  AddCustomContext("OPENBLAS_CORETYPE", env_or_unset("OPENBLAS_CORETYPE"));
-  AddCustomContext("OPENBLAS_L2_SIZE", env_or_unset("OPENBLAS_L2_SIZE"));
   // Under Slurm, the job that produced the result (scripts/slurm/ files results by job id).
   for (const char* var : {"SLURM_CLUSTER_NAME", "SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
                           "SLURM_JOB_PARTITION", "SLURM_JOB_NODELIST", "SLURM_JOB_NUM_NODES", "SLURM_NTASKS",
@@ -262,17 +264,18 @@ void add_context(const SuiteOptions& options, const cpu::Topology& topo, kernels
       std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
       AddCustomContext(key, v);
     }
+  for (const auto& [key, value] : domain_context) AddCustomContext(key, value);
   for (const Pair& pair : pairs)
     for (const auto& [key, value] : pair.context) AddCustomContext(pair.domain + "/" + pair.workload + "/" + key, value);
 }
 
-int run_suite(int argc, char** argv, const std::string& domain, const std::string& program,
-              const Processes& processes);
+int run_suite(int argc, char** argv, const Domain& domain, const std::string& program);
 
 }  // namespace
 
-int run_main(int argc, char** argv, const std::string& domain, const Processes& processes) {
-  const std::string program = "pipebench-" + domain;
+int run_main(int argc, char** argv, const Domain& domain) {
+  const std::string program = "pipebench-" + domain.name;
+  const Processes& processes = domain.processes;
   g_processes = &processes;
   install_stop_handlers();
   // Only rank 0 speaks: the others run the same entries with their output discarded.
@@ -281,7 +284,7 @@ int run_main(int argc, char** argv, const std::string& domain, const Processes& 
     std::cerr.rdbuf(nullptr);
   }
   try {
-    return run_suite(argc, argv, domain, program, processes);
+    return run_suite(argc, argv, domain, program);
   } catch (const std::exception& e) {  // hwloc refused, memory for a probe, ...: one line, not an abort
     if (processes.fatal) processes.fatal(std::string("error: ") + e.what());
     std::cerr << program << ": error: " << e.what() << "\n";
@@ -291,13 +294,14 @@ int run_main(int argc, char** argv, const std::string& domain, const Processes& 
 
 namespace {
 
-int run_suite(int argc, char** argv, const std::string& domain, const std::string& program,
-              const Processes& processes) {
+int run_suite(int argc, char** argv, const Domain& domain, const std::string& program) {
+  const Processes& processes = domain.processes;
+  if (!domain.axis_order.empty()) set_axis_order(domain.axis_order);
   std::optional<SuiteOptions> parsed;
   try {
     parsed = parse_options(argc, argv, program,
                            program + ": serial vs pipelined pairs, verified and held against the pipeline model",
-                           registered_options(domain));
+                           registered_options(domain.name));
   } catch (const UsageError& e) {
     std::cerr << program << ": " << e.what() << "\n";
     return 2;
@@ -305,8 +309,7 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
   if (!parsed) return 0;
   SuiteOptions& options = *parsed;
 
-  // The reference peer runs on one core, like every kernel it is compared with.
-  openblas_set_num_threads(1);
+  if (domain.prepare) domain.prepare(options);
 
   const cpu::Topology& topo = cpu::topology();
   const kernels::Isa isa = options.isa.value_or(kernels::best_isa());
@@ -315,7 +318,10 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
   static Registry registry;
   pairs.clear();
   try {  // a factory checks what only it knows (pipebench-io: --file)
-    for (PairFactory make : registered_pairs(domain)) pairs.push_back(make(suite));
+    for (PairFactory make : registered_pairs(domain.name)) {
+      pairs.push_back(make(suite));
+      check_declaration(pairs.back());
+    }
   } catch (const UsageError& e) {
     std::cerr << program << ": " << e.what() << "\n";
     return 2;
@@ -365,7 +371,8 @@ int run_suite(int argc, char** argv, const std::string& domain, const std::strin
 
   MachineProfile machine;
   if (options.probe) machine = probe_machine(topo, isa);
-  add_context(options, topo, isa, machine, pairs);
+  add_context(options, topo, isa, machine, pairs,
+              domain.context ? domain.context(suite) : std::vector<std::pair<std::string, std::string>>{});
   for (const auto& [key, value] : processes.context) benchmark::AddCustomContext(key, value);
 
   const bool tty = isatty(STDOUT_FILENO) != 0;

@@ -25,10 +25,31 @@ struct Processes {
   std::vector<std::pair<std::string, std::string>> context;  // added to the run's context
 };
 
+// What a domain adds to the shared driver, declared in its main.cpp: the harness itself knows
+// no domain's options, libraries or thread policy.
+struct Domain {
+  std::string name;  // "cpu": the binary is pipebench-cpu, its pairs PIPEBENCH_REGISTER_PAIR(cpu, ...)
+  // The order of parameters in this domain's entry names (the naming contract); parameters not
+  // listed follow alphabetically. Empty: bytes, chunks, depth, intensity.
+  std::vector<std::string> axis_order;
+  // Runs once the options are parsed, before any pair is built (cpu: OpenBLAS on one thread).
+  std::function<void(const SuiteOptions&)> prepare;
+  // The domain's lines of the run's context (cpu: thread binding, OpenBLAS).
+  std::function<std::vector<std::pair<std::string, std::string>>(const Suite&)> context;
+  Processes processes;
+};
+
 // Exit codes: 0 all verified (skips included), 1 a verification or run failure or a result
 // file that could not be written, 2 bad input, 128 + N stopped by signal N (stop.hpp).
 // The pairs are those registered for `domain` (PIPEBENCH_REGISTER_PAIR). With several
 // processes, rank 0 alone prints and writes results; every rank returns the same code.
-int run_main(int argc, char** argv, const std::string& domain, const Processes& processes = {});
+int run_main(int argc, char** argv, const Domain& domain);
+// A domain with nothing of its own but its processes.
+inline int run_main(int argc, char** argv, const std::string& name, const Processes& processes = {}) {
+  Domain domain;
+  domain.name = name;
+  domain.processes = processes;
+  return run_main(argc, argv, domain);
+}
 
 }  // namespace pipebench::bench

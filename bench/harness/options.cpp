@@ -10,9 +10,8 @@
 #include <cmath>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <regex>
-
-#include "simd.hpp"
 
 namespace pipebench::bench {
 
@@ -200,6 +199,13 @@ bool register_option(const std::string& domain, std::string name, std::string he
   return true;
 }
 
+bool register_option(const std::string& domain, std::string name, DomainOption option) {
+  option.name = std::move(name);
+  if (option.kind == DomainOption::Kind::flag) option.axis = false;
+  domain_option_table().emplace_back(domain, std::move(option));
+  return true;
+}
+
 std::vector<DomainOption> registered_options(const std::string& domain) {
   std::vector<DomainOption> out;
   for (const auto& [d, o] : domain_option_table())
@@ -223,26 +229,27 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
       "SIGINT or SIGTERM stops a run after the entry it is in: the result file keeps every finished entry.\n"
       "Exit: 0 all verified (skips included), 1 a failure, 2 bad input, 128+N stopped by signal N.");
   bool quick = false;
-  std::vector<std::string> bytes, n, chains, chunks, depth, intensity, source;
+  std::vector<std::string> bytes, chunks, depth, intensity;
   std::string data_dir, isa, seed;
   auto* quick_opt = app.add_flag("--quick", quick, "Quick grid, 3 repetitions (the default)");
   app.add_flag("--full", out.full, "Whole grid, 5 repetitions in random order; medians and spread")->excludes(quick_opt);
   app.add_option("--bytes", bytes, "Working-set / stream sizes (suffixes K, M, G)")->delimiter(',');
-  app.add_option("--n", n, "Matrix sizes N (N x N)")->delimiter(',');
-  app.add_option("--chains", chains, "Independent accumulators (1..16)")->delimiter(',');
   app.add_option("--chunks", chunks, "Chunks per pipelined run")->delimiter(',');
   app.add_option("--depth", depth, "Buffers in flight (ring slots); 1 = no overlap")->delimiter(',');
   app.add_option("--intensity", intensity, "FLOPs per element of the compute stage (even, >= 2)")->delimiter(',');
-  app.add_option("--source", source, "Load-stage source: generator, file")->delimiter(',');
   app.add_option("--data-dir", data_dir, "Directory for file sources (default: the temp directory)");
   app.add_flag("--keep", out.keep_files, "Keep data files instead of removing them");
   app.add_option("--seed", seed, "Seed of every generated input (0 .. 2^64-1)");
   app.add_option("--isa", isa, "Kernel ISA: generic, avx2, avx512 (default: the widest this CPU runs)");
-  app.add_flag("--no-bind{false}", out.bind, "Leave pipeline threads unbound");
   app.add_flag("--no-probe{false}", out.probe, "Skip the machine probes (no roofline counters)");
   std::vector<std::vector<std::string>> domain_values(domain_options.size());
+  std::unique_ptr<bool[]> domain_flags(new bool[domain_options.size()]());
   for (std::size_t i = 0; i < domain_options.size(); ++i) {
     const DomainOption& o = domain_options[i];
+    if (o.kind == DomainOption::Kind::flag) {
+      app.add_flag(flag_of(o.name), domain_flags[i], o.help);
+      continue;
+    }
     std::string help = o.help;
     if (o.kind == DomainOption::Kind::choice) help += " (" + join(o.choices) + ")";
     auto* opt = app.add_option(flag_of(o.name), domain_values[i], help);
@@ -260,9 +267,6 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
   }
 
   for (const auto& v : bytes) out.axes["bytes"].push_back(std::to_string(parse_size(v, "--bytes")));
-  for (const auto& v : n) out.axes["n"].push_back(std::to_string(parse_count(v, "--n")));
-  for (const auto& v : chains)
-    out.axes["chains"].push_back(std::to_string(parse_count(v, "--chains", 1, kernels::kMaxChains)));
   for (const auto& v : chunks) out.axes["chunks"].push_back(std::to_string(parse_count(v, "--chunks")));
   for (const auto& v : depth) out.axes["depth"].push_back(std::to_string(parse_count(v, "--depth")));
   for (const auto& v : intensity) {
@@ -270,20 +274,18 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
     if (f % 2 != 0) throw UsageError("--intensity: " + v + " is odd; it counts FLOPs of whole FMAs (2 each)");
     out.axes["intensity"].push_back(std::to_string(f));
   }
-  for (const auto& v : source) {
-    if (v != "generator" && v != "file") throw UsageError("--source: '" + v + "' is not one of generator, file");
-    out.axes["source"].push_back(v);
-  }
   if (!seed.empty())
     out.seed = parse_count(seed, "--seed", 0, std::numeric_limits<std::uint64_t>::max());
 
   for (std::size_t i = 0; i < domain_options.size(); ++i) {
     const DomainOption& o = domain_options[i];
     const std::string flag = flag_of(o.name);
+    if (o.kind == DomainOption::Kind::flag && domain_flags[i]) out.values[o.name] = "true";
     for (const auto& v : domain_values[i]) {
       std::string value = v;
       switch (o.kind) {
-        case DomainOption::Kind::positive: value = std::to_string(parse_count(v, flag)); break;
+        case DomainOption::Kind::flag: break;
+        case DomainOption::Kind::positive: value = std::to_string(parse_count(v, flag, 1, o.max)); break;
         case DomainOption::Kind::size: value = std::to_string(parse_size(v, flag)); break;
         case DomainOption::Kind::choice:
           if (std::find(o.choices.begin(), o.choices.end(), v) == o.choices.end())
@@ -378,6 +380,12 @@ bool filter_matches(const std::string& filter, const std::string& name) {
   } catch (const std::regex_error& e) {
     throw UsageError("--benchmark_filter: '" + filter + "' is not a valid regular expression: " + e.what());
   }
+}
+
+std::string whole_elements(std::int64_t bytes, std::size_t element_bytes, const std::string& option,
+                           const std::string& element) {
+  if (element_bytes > 0 && bytes % static_cast<std::int64_t>(element_bytes) == 0) return "";
+  return option + " " + std::to_string(bytes) + ": not a whole number of " + element;
 }
 
 std::string space_for_files(const std::filesystem::path& dir, std::uint64_t bytes, const std::string& option) {

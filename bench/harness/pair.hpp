@@ -75,17 +75,71 @@ class Instance {
   virtual void touch() {}
 };
 
+// Stage times of one point, by stage variant name ("stage_read" -> seconds).
+using StageTimes = std::map<std::string, double>;
+using Counters = std::vector<std::pair<std::string, double>>;
+
+// How a pipelined run cuts its work: `chunks` pieces, at most `depth` in flight (0: unbounded).
+struct PipelineShape {
+  std::size_t chunks = 1;
+  std::size_t depth = 0;
+};
+
+// The measured times a model starts from, all of the same point.
+struct ModelInputs {
+  const StageTimes& stages;  // the stage entries the model names
+  double serial;             // the serial sibling
+  double reference;          // the reference sibling; NaN when the pair has none
+  const Params& params;      // the entry's own
+};
+
+// What the model gave, for a variant's own counters derived from it.
+struct ModelValues {
+  const StageTimes& stages;
+  double serial;
+  double seconds;  // the entry's time
+  double ideal;    // T_ideal
+  const std::map<std::string, double>& measured;  // the entry's measured counters (Entry::counters, measured())
+  const Params& params;
+};
+
+// What a variant is held against: T_ideal, from which speedup_bound and efficiency follow. A
+// pipelined variant must declare one; an alternative may (cpu/chase: the latency and bandwidth
+// bounds). Either the pipeline formula (ideal_time, bench/harness/model.hpp) with the chunks
+// and ring depth this point runs, or the variant's own T_ideal.
+struct Model {
+  // The stage variants it overlaps. Empty: every stage variant of the pair for a pipelined
+  // variant (none for an alternative).
+  std::vector<std::string> stages;
+  std::function<PipelineShape(const Params&)> shape;     // the pipeline formula ...
+  std::function<double(const ModelInputs&)> ideal;       // ... or its own
+  std::function<Counters(const ModelValues&)> metrics;   // optional: counters derived from the model
+  bool uses_reference = false;  // ideal() reads ModelInputs::reference: it waits for that sibling
+  bool declared() const { return static_cast<bool>(shape) || static_cast<bool>(ideal); }
+};
+
+// The pipeline formula over `stages` with the shape a point gives.
+Model pipeline_model(std::function<PipelineShape(const Params&)> shape, std::vector<std::string> stages = {});
+// The usual shape: `chunks` and `depth` read from the named parameters ("" : 1 chunk, unbounded).
+std::function<PipelineShape(const Params&)> shape_from(std::string chunks_param, std::string depth_param = "");
+// The variant's own T_ideal.
+Model own_model(std::function<double(const ModelInputs&)> ideal, std::vector<std::string> stages = {});
+
 struct Variant {
-  std::string name;  // serial, ilp, blocked, pipelined, stage_<name>, reference
+  std::string name;  // serial, ilp, blocked, pipelined, thread, uring, stage_<name>, reference, ...
   Role role;
   std::vector<Axis> axes;  // this variant's own parameters
   std::function<Entry(Instance&, const Params&)> bind;
-  // A pipelined variant's model: the names of the stage variants it overlaps ("stage_read",
-  // "stage_compute"). Empty: every stage variant of the pair. Two pipelined variants that read
-  // differently (a pread thread, an io_uring ring) are held against their own read stage.
-  std::vector<std::string> stages = {};
+  Model model = {};                           // Role::pipelined (required), Role::alternative (optional)
+  std::vector<std::string> stages = {};       // TRANSITION: Model::stages of a pair with Pair::ideal
   StageKind stage_kind = StageKind::compute;  // Role::stage only
 };
+
+// A variant held against a model.
+inline Variant with_model(Variant v, Model model) {
+  v.model = std::move(model);
+  return v;
+}
 
 // A stage variant that moves data (or measures several stages at once).
 inline Variant with_kind(Variant v, StageKind kind) {

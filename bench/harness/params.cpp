@@ -1,19 +1,21 @@
 #include "params.hpp"
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <stdexcept>
 
 namespace pipebench::bench {
 
 namespace {
-// Axes not listed follow in alphabetical order.
-constexpr std::array<std::string_view, 10> kOrder = {"bytes", "block", "n", "chains", "chunks", "depth", "queue_depth", "intensity", "mode", "source"};
+std::vector<std::string>& axis_order() {
+  static std::vector<std::string> order = {"bytes", "chunks", "depth", "intensity"};
+  return order;
+}
 
+// Axes not listed follow in alphabetical order.
 std::size_t rank(std::string_view name) {
-  const auto it = std::find(kOrder.begin(), kOrder.end(), name);
-  return static_cast<std::size_t>(it - kOrder.begin());
+  const auto& order = axis_order();
+  return static_cast<std::size_t>(std::find(order.begin(), order.end(), name) - order.begin());
 }
 
 bool before(const Param& a, const Param& b) {
@@ -21,6 +23,8 @@ bool before(const Param& a, const Param& b) {
   return ra != rb ? ra < rb : a.name < b.name;
 }
 }  // namespace
+
+void set_axis_order(std::vector<std::string> order) { axis_order() = std::move(order); }
 
 Params Params::with(std::string name, std::string value) const {
   Params out = *this;

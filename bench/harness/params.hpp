@@ -1,7 +1,7 @@
 #pragma once
 // Parameters as they appear in entry names: ordered name:value pairs. The order is part of
-// the naming contract (results/README.md): bytes, n, chains, chunks, depth, intensity,
-// source, then any other name alphabetically.
+// the naming contract (results/README.md): the running domain's axis order (set_axis_order),
+// then any other name alphabetically.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -38,6 +38,10 @@ class Params {
  private:
   std::vector<Param> items_;
 };
+
+// The order of the parameters in every name this process makes; called by the driver with its
+// domain's order before any entry is named. The default: bytes, chunks, depth, intensity.
+void set_axis_order(std::vector<std::string> order);
 
 struct Axis {
   std::string name;

@@ -63,19 +63,45 @@ const EntryRecord* Registry::sibling(const Pair* pair, Role role, const Params& 
 void Registry::link() {
   for (const auto& e : entries_) {
     const Role role = e->variant->role;
+    const Model& model = e->variant->model;
     e->serial = role == Role::pipelined || role == Role::alternative || role == Role::reference
                     ? sibling(e->pair, Role::serial, e->params)
                     : nullptr;
     e->reference = role == Role::alternative ? sibling(e->pair, Role::reference, e->params) : nullptr;
     e->stages.clear();
-    if (role != Role::pipelined) continue;
-    const std::vector<std::string>& wanted = e->variant->stages;
+    if (role != Role::pipelined && !model.declared()) continue;
+    // TRANSITION: a pair that still gives Pair::ideal names its stages in Variant::stages.
+    const std::vector<std::string>& wanted = model.declared() ? model.stages : e->variant->stages;
+    if (wanted.empty() && role != Role::pipelined) continue;
     for (const Variant& v : e->pair->variants) {
       if (v.role != Role::stage) continue;
       if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), v.name) == wanted.end()) continue;
       e->stages.push_back({&v, sibling(e->pair, Role::stage, e->params, v.name)});
     }
   }
+}
+
+Model pipeline_model(std::function<PipelineShape(const Params&)> shape, std::vector<std::string> stages) {
+  Model m;
+  m.stages = std::move(stages);
+  m.shape = std::move(shape);
+  return m;
+}
+
+std::function<PipelineShape(const Params&)> shape_from(std::string chunks_param, std::string depth_param) {
+  return [chunks_param = std::move(chunks_param), depth_param = std::move(depth_param)](const Params& pt) {
+    PipelineShape s;
+    if (!chunks_param.empty()) s.chunks = static_cast<std::size_t>(pt.get_int(chunks_param));
+    if (!depth_param.empty()) s.depth = static_cast<std::size_t>(pt.get_int(depth_param));
+    return s;
+  };
+}
+
+Model own_model(std::function<double(const ModelInputs&)> ideal, std::vector<std::string> stages) {
+  Model m;
+  m.stages = std::move(stages);
+  m.ideal = std::move(ideal);
+  return m;
 }
 
 namespace {

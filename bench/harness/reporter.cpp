@@ -43,13 +43,19 @@ void add_note(Run& r, const std::string& note) {
 
 void set(Run& r, const char* counter, double value) { r.counters[counter] = benchmark::Counter(value); }
 
-void annotate_pipelined(Run& r, const EntryRecord& rec, const Times& times, double t) {
+// T_ideal and what follows from it, for a variant with a model: the pipelined variants, and
+// the alternatives that declare one. Sets nothing but a note when an input did not run.
+void annotate_model(Run& r, const EntryRecord& rec, const Times& times, double t) {
+  const Model& model = rec.variant->model;
   std::vector<std::string> missing;
   std::optional<double> serial;
   if (rec.serial) serial = times.of(rec.serial->name, r);
   if (!serial) missing.push_back("serial");
+  std::optional<double> reference;
+  if (rec.reference) reference = times.of(rec.reference->name, r);
+  if (model.uses_reference && !reference) missing.push_back("reference");
   std::vector<double> stages;
-  std::map<std::string, double> by_name;
+  StageTimes by_name;
   for (const EntryRecord::Stage& s : rec.stages) {
     std::optional<double> ts;
     if (s.entry) ts = times.of(s.entry->name, r);
@@ -60,26 +66,49 @@ void annotate_pipelined(Run& r, const EntryRecord& rec, const Times& times, doub
       missing.push_back(s.variant->name);
     }
   }
-  if (stages.empty() && missing.empty()) missing.push_back("stage entries (none declared)");
+  if (rec.variant->role == Role::pipelined && stages.empty() && missing.empty())
+    missing.push_back("stage entries (none declared)");
   if (serial) {
     set(r, "t_serial", *serial);
     set(r, "speedup", *serial / t);
   }
+  if (rec.variant->role == Role::alternative && reference) set(r, "vs_reference", *reference / t);
   if (!missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
     add_note(r, "no model: " + list + " not run (filtered out or failed)");
     return;
   }
-  const std::size_t chunks = rec.params.has("chunks") ? static_cast<std::size_t>(rec.params.get_int("chunks")) : 1;
-  const std::size_t depth = rec.params.has("depth") ? static_cast<std::size_t>(rec.params.get_int("depth")) : 0;
-  const double ideal = rec.pair->ideal ? rec.pair->ideal(by_name, rec.params) : ideal_time(stages, chunks, depth);
+  double ideal = 0.0;
+  std::function<Counters(const ModelValues&)> metrics = model.metrics;
+  if (model.shape) {
+    const PipelineShape shape = model.shape(rec.params);
+    ideal = ideal_time(stages, shape.chunks, shape.depth);
+  } else if (model.ideal) {
+    ideal = model.ideal(ModelInputs{by_name, *serial, reference.value_or(std::nan("")), rec.params});
+  } else {  // TRANSITION: the pair-level model of a pair not yet converted
+    const std::size_t chunks = rec.params.has("chunks") ? static_cast<std::size_t>(rec.params.get_int("chunks")) : 1;
+    const std::size_t depth = rec.params.has("depth") ? static_cast<std::size_t>(rec.params.get_int("depth")) : 0;
+    ideal = rec.pair->ideal ? rec.pair->ideal(by_name, rec.params) : ideal_time(stages, chunks, depth);
+    if (rec.pair->metrics) {
+      auto legacy = rec.pair->metrics;
+      metrics = [legacy](const ModelValues& v) {
+        std::map<std::string, double> own(v.measured);
+        own["t_ideal"] = v.ideal;
+        return legacy(v.stages, v.seconds, own);
+      };
+    }
+  }
+  if (!(ideal > 0.0) || !std::isfinite(ideal)) {
+    add_note(r, "no model: T_ideal is not a positive time");
+    return;
+  }
   set(r, "t_ideal", ideal);
   set(r, "speedup_bound", *serial / ideal);
-  if (rec.pair->metrics) {
-    std::map<std::string, double> own;
-    for (const auto& [name, c] : r.counters) own[name] = c.value;
-    for (const auto& [name, value] : rec.pair->metrics(by_name, t, own))
+  if (metrics) {
+    std::map<std::string, double> measured;
+    for (const auto& [name, c] : r.counters) measured[name] = c.value;
+    for (const auto& [name, value] : metrics(ModelValues{by_name, *serial, t, ideal, measured, rec.params}))
       if (std::isfinite(value)) set(r, name.c_str(), value);
   }
   const double e = overlap_efficiency(*serial, t, ideal);
@@ -138,8 +167,13 @@ void annotate_entry(std::vector<Run>& runs, const EntryRecord& rec, const Times&
     if (r.run_type == Run::RT_Aggregate && !is_time_aggregate(r)) continue;
     const double t = seconds_of(r);
     switch (rec.variant->role) {
-      case Role::pipelined: annotate_pipelined(r, rec, times, t); break;
+      case Role::pipelined: annotate_model(r, rec, times, t); break;
       case Role::alternative:
+        if (rec.variant->model.declared())
+          annotate_model(r, rec, times, t);
+        else
+          annotate_alternative(r, rec, times, t);
+        break;
       case Role::reference: annotate_alternative(r, rec, times, t); break;
       case Role::serial:
       case Role::stage: break;

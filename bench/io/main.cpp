@@ -1,3 +1,18 @@
+// pipebench-io: the io domain's names and context; its pair registers itself and its options.
 #include "harness.hpp"
+#include "pipeline.hpp"
 
-int main(int argc, char** argv) { return pipebench::bench::run_main(argc, argv, "io"); }
+namespace pb = pipebench::bench;
+using pb::DomainOption;
+
+PIPEBENCH_REGISTER_OPTION(io, no_bind, DomainOption{.help = "Leave pipeline threads unbound", .kind = DomainOption::Kind::flag})
+
+int main(int argc, char** argv) {
+  pb::Domain io;
+  io.name = "io";
+  io.axis_order = {"bytes", "block", "chunks", "depth", "queue_depth", "intensity", "mode"};
+  io.context = [](const pb::Suite& suite) -> std::vector<std::pair<std::string, std::string>> {
+    return {{"thread_binding", pipebench::cpu::binding_policy(!suite.options.flag("no_bind"))}};
+  };
+  return pb::run_main(argc, argv, io);
+}

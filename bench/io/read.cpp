@@ -259,14 +259,14 @@ Entry summing_entry(ReadInstance& in, Mode mode, std::shared_ptr<PassState> stat
   return e;
 }
 
-// serial and thread: a pread stage and a compute stage; only the schedule differs.
-Entry pread_compute_entry(ReadInstance& in, const Params& pt, cpu::Schedule schedule, Kernel k, bool bind,
+// serial and thread: a pread stage and a compute stage; only the execution differs.
+Entry pread_compute_entry(ReadInstance& in, const Params& pt, cpu::Execution execution, Kernel k, bool bind,
                           const Setup& setup) {
   const Access a = access_of(in, pt);
   const Blocks blocks = blocks_of(in, pt);
   const int degree = static_cast<int>(pt.get_int("intensity") / 2);
   const std::size_t slots =
-      schedule == cpu::Schedule::serial ? 1 : std::min<std::size_t>(pt.get_int("depth"), blocks.count());
+      execution == cpu::Execution::serial ? 1 : std::min<std::size_t>(pt.get_int("depth"), blocks.count());
   auto state = std::make_shared<PassState>(blocks.count());
   auto ring = std::make_shared<std::vector<kernels::AlignedBuffer<char>>>(make_ring(slots, blocks.block_bytes));
   const std::size_t pread_max =
@@ -282,7 +282,7 @@ Entry pread_compute_entry(ReadInstance& in, const Params& pt, cpu::Schedule sche
          state->partials[block] = compute_block((*ring)[slot].data(), blocks.length(block), degree, k.isa);
        }},
   };
-  auto pipeline = std::make_shared<cpu::Pipeline>(std::move(stages), schedule, slots, bind);
+  auto pipeline = std::make_shared<cpu::Pipeline>(std::move(stages), execution, slots, bind);
   return summing_entry(in, a.mode, state, blocks, k, degree, [pipeline, blocks] { pipeline->run(blocks.count()); },
                        false, pipeline->binding());
 }
@@ -291,7 +291,7 @@ Entry pread_compute_entry(ReadInstance& in, const Params& pt, cpu::Schedule sche
 std::shared_ptr<cpu::Pipeline> on_one_thread(std::function<void()> work, bool bind) {
   return std::make_shared<cpu::Pipeline>(
       std::vector<cpu::Stage>{{"uring", [work = std::move(work)](std::size_t, std::size_t) { work(); }}},
-      cpu::Schedule::serial, 1, bind);
+      cpu::Execution::serial, 1, bind);
 }
 
 std::shared_ptr<io::UringReader> make_reader(const Access& a, const Blocks& blocks, const Params& pt,
@@ -348,7 +348,7 @@ Entry stage_pread_entry(ReadInstance& in, const Params& pt, bool bind, const Set
                                  io::pread_block(a.fd, dst, blocks, block, a.alignment, inst->file.path(), pread_max);
                                  keep_ends(*state, block, dst, blocks.length(block));
                                }}},
-      cpu::Schedule::serial, 1, bind);
+      cpu::Execution::serial, 1, bind);
   Entry e;
   e.run = [pipeline, blocks] { pipeline->run(blocks.count()); };
   e.timed = timed_pass(&in, a.mode, state, e.run);
@@ -399,7 +399,7 @@ Entry stage_compute_entry(ReadInstance& in, const Params& pt, Kernel k, bool bin
                                  state->partials[block] =
                                      compute_block(buffer->data(), blocks.length(block), degree, k.isa);
                                }}},
-      cpu::Schedule::serial, 1, bind);
+      cpu::Execution::serial, 1, bind);
   std::vector<double> refs;
   std::map<std::size_t, double> by_length;  // block lengths take at most two values
   for (std::size_t b = 0; b < blocks.count(); ++b) {
@@ -423,8 +423,7 @@ Entry stage_compute_entry(ReadInstance& in, const Params& pt, Kernel k, bool bin
 
 std::string check_point(const Params& pt, const Setup& setup) {
   const auto bytes = pt.get_int("bytes");
-  if (bytes % static_cast<std::int64_t>(sizeof(float)) != 0)
-    return "--bytes " + std::to_string(bytes) + ": not a whole number of 4-byte floats";
+  if (std::string why = whole_elements(bytes, sizeof(float), "--bytes"); !why.empty()) return why;
   if (setup.user_file.empty()) {
     if (!setup.dir_problem.empty()) return setup.dir_problem;
     const auto size = static_cast<std::size_t>(bytes);
@@ -433,8 +432,7 @@ std::string check_point(const Params& pt, const Setup& setup) {
   }
   if (pt.has("block")) {
     const auto block = pt.get_int("block");
-    if (block % static_cast<std::int64_t>(sizeof(float)) != 0)
-      return "--block " + std::to_string(block) + ": not a whole number of 4-byte floats";
+    if (std::string why = whole_elements(block, sizeof(float), "--block"); !why.empty()) return why;
     if (pt.has("mode") && pt.get("mode") == "direct" && setup.direct.supported &&
         block % static_cast<std::int64_t>(setup.direct.alignment) != 0)
       return "--block " + std::to_string(block) + ": O_DIRECT needs a multiple of " +
@@ -468,7 +466,7 @@ Pair make_read_pair(const Suite& suite) {
   setup.memory_backed = io::memory_backed(setup.dir);
 
   const Kernel k{suite.isa, kernels::simd_table(suite.isa)->width};
-  const bool bind = options.bind, full = options.full;
+  const bool bind = !options.flag("no_bind"), full = options.full;
   using V = std::vector<std::string>;
   // A quick run sweeps the queue depths the closing figures quote and three intensities: with
   // the disk at 1-5 GB/s and the kernel at about intensity/1024 ns per byte on a Zen 5 core,
@@ -510,27 +508,26 @@ Pair make_read_pair(const Suite& suite) {
     }
   };
   p.validate = [setup](const Params& pt) { return check_point(pt, setup); };
-  p.ideal = [](const std::map<std::string, double>& stages, const Params& pt) {
-    const Blocks blocks{static_cast<std::size_t>(pt.get_int("bytes")), static_cast<std::size_t>(pt.get_int("block"))};
-    // The ring holds queue_depth reads and the block being computed.
-    const std::size_t depth = pt.has("queue_depth") ? static_cast<std::size_t>(pt.get_int("queue_depth")) + 1
-                                                    : static_cast<std::size_t>(pt.get_int("depth"));
-    std::vector<double> times;
-    for (const auto& [name, t] : stages) times.push_back(t);
-    return ideal_time(times, blocks.count(), depth);
+  // One chunk per block; the thread pipeline's ring holds `depth` blocks, the io_uring ring
+  // queue_depth reads and the block being computed.
+  auto blocks_in_flight = [](const char* depth_param, std::size_t extra) {
+    return [depth_param, extra](const Params& pt) {
+      const Blocks blocks{static_cast<std::size_t>(pt.get_int("bytes")), static_cast<std::size_t>(pt.get_int("block"))};
+      return PipelineShape{blocks.count(), static_cast<std::size_t>(pt.get_int(depth_param)) + extra};
+    };
   };
   auto serial = variant<ReadInstance>("serial", Role::serial, {block, mode, intensity},
                                       [=](ReadInstance& in, const Params& pt) {
-                                        return pread_compute_entry(in, pt, cpu::Schedule::serial, k, bind, setup);
+                                        return pread_compute_entry(in, pt, cpu::Execution::serial, k, bind, setup);
                                       });
   auto thread = variant<ReadInstance>("thread", Role::pipelined, {block, mode, depth, intensity},
                                       [=](ReadInstance& in, const Params& pt) {
-                                        return pread_compute_entry(in, pt, cpu::Schedule::pipelined, k, bind, setup);
+                                        return pread_compute_entry(in, pt, cpu::Execution::pipelined, k, bind, setup);
                                       });
-  thread.stages = {"stage_pread", "stage_compute"};
+  thread.model = pipeline_model(blocks_in_flight("depth", 0), {"stage_pread", "stage_compute"});
   auto uring = variant<ReadInstance>("uring", Role::pipelined, {block, mode, queue_depth, intensity},
                                      [=](ReadInstance& in, const Params& pt) { return uring_entry(in, pt, k, bind, setup); });
-  uring.stages = {"stage_read", "stage_compute"};
+  uring.model = pipeline_model(blocks_in_flight("queue_depth", 1), {"stage_read", "stage_compute"});
   p.variants = {
       serial,
       thread,
