@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "isa.hpp"
@@ -67,6 +68,21 @@ struct DomainOption {
   std::vector<std::string> choices;  // Kind::choice
   bool axis = true;                  // false: a single value, checked by the pair that reads it
   std::uint64_t max = std::uint64_t{1} << 32;  // Kind::positive: the largest value (kMaxCount)
+
+  // A whole number 1..max on an axis, and a flag.
+  static DomainOption count(std::string help, std::uint64_t max) {
+    DomainOption o;
+    o.help = std::move(help);
+    o.max = max;
+    return o;
+  }
+  static DomainOption flag(std::string help) {
+    DomainOption o;
+    o.help = std::move(help);
+    o.kind = Kind::flag;
+    o.axis = false;
+    return o;
+  }
 };
 bool register_option(const std::string& domain, std::string name, std::string help, DomainOption::Kind kind,
                      std::vector<std::string> choices = {}, bool axis = true);
@@ -103,7 +119,7 @@ std::string space_for_files(const std::filesystem::path& dir, std::uint64_t byte
 // Adds an option to one domain's binary, in the file of the pair that reads it:
 //   PIPEBENCH_REGISTER_OPTION(io, queue_depth, "Requests in flight", DomainOption::Kind::positive)
 // then optionally the choices (Kind::choice) and `false` for a single value instead of an axis;
-// or a whole DomainOption: PIPEBENCH_REGISTER_OPTION(cpu, chains, DomainOption{.help = "...", .max = 64})
+// or a whole DomainOption: PIPEBENCH_REGISTER_OPTION(cpu, chains, DomainOption::count("...", 64))
 #define PIPEBENCH_REGISTER_OPTION(domain, name, ...)           \
   [[maybe_unused]] static const bool pipebench_option_##name = \
       ::pipebench::bench::register_option(#domain, #name, __VA_ARGS__);

@@ -97,7 +97,8 @@ struct ModelInputs {
 struct ModelValues {
   const StageTimes& stages;
   double serial;
-  double seconds;  // the entry's time
+  double reference;  // NaN when the pair has none or it did not run
+  double seconds;    // the entry's time
   double ideal;    // T_ideal
   const std::map<std::string, double>& measured;  // the entry's measured counters (Entry::counters, measured())
   const Params& params;

@@ -5,7 +5,7 @@
 namespace pb = pipebench::bench;
 using pb::DomainOption;
 
-PIPEBENCH_REGISTER_OPTION(io, no_bind, DomainOption{.help = "Leave pipeline threads unbound", .kind = DomainOption::Kind::flag})
+PIPEBENCH_REGISTER_OPTION(io, no_bind, DomainOption::flag("Leave pipeline threads unbound"))
 
 int main(int argc, char** argv) {
   pb::Domain io;
