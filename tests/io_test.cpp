@@ -76,7 +76,7 @@ TEST(DataFile, CreatedReusedAndRemoved) {
   TempDir dir;
   fs::path path;
   {
-    auto f = io::DataFile::create_or_reuse(dir.path, 40000, kSeed, true);
+    auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 40000, kSeed, true);
     path = f.path();
     EXPECT_FALSE(f.reused());
     EXPECT_EQ(fs::file_size(path), 40000u);
@@ -85,15 +85,15 @@ TEST(DataFile, CreatedReusedAndRemoved) {
     EXPECT_TRUE(holds_generated(all.data(), 0, all.size()));
   }
   ASSERT_TRUE(fs::exists(path)) << "kept";
-  EXPECT_TRUE(io::DataFile::reusable(dir.path, 40000, kSeed));
+  EXPECT_TRUE(io::DataFile::reusable("pipebench-io", dir.path, 40000, kSeed));
   {
-    auto f = io::DataFile::create_or_reuse(dir.path, 40000, kSeed, false);
+    auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 40000, kSeed, false);
     EXPECT_TRUE(f.reused()) << "same size and seed: reused";
   }
   EXPECT_TRUE(fs::exists(path)) << "a kept file stays kept, whatever a later run's --keep";
   fs::remove(path);
   {
-    auto f = io::DataFile::create_or_reuse(dir.path, 40000, kSeed + 1, false);
+    auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 40000, kSeed + 1, false);
     EXPECT_FALSE(f.reused()) << "another seed is another file";
     std::vector<char> all(40000);
     ASSERT_EQ(::pread(f.fd(io::Mode::buffered), all.data(), all.size(), 0), 40000) << "open, though unlinked";
@@ -106,7 +106,7 @@ TEST(DataFile, CreatedReusedAndRemoved) {
 TEST(DataFile, InterruptedWritingLeavesNothing) {
   TempDir dir;
   int calls = 0;
-  EXPECT_THROW(io::DataFile::create_or_reuse(dir.path, 64 << 20, kSeed, true,
+  EXPECT_THROW(io::DataFile::create_or_reuse("pipebench-io", dir.path, 64 << 20, kSeed, true,
                                              [&calls] {
                                                if (++calls == 3) throw std::runtime_error("stop");
                                              }),
@@ -129,7 +129,7 @@ TEST(DataFile, StalePartialFilesAreRemoved) {
   const fs::path live = dir.path / ("pipebench-io-partial-" + tag + "-" + std::to_string(::getpid()) + "-Ab12Cd");
   std::ofstream(stale).close();
   std::ofstream(live).close();
-  auto f = io::DataFile::create_or_reuse(dir.path, 8192, kSeed, false);
+  auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 8192, kSeed, false);
   EXPECT_FALSE(fs::exists(stale)) << "a killed run's partial file stays";
   EXPECT_TRUE(fs::exists(live)) << "a running process's partial file was removed";
 }
@@ -149,7 +149,7 @@ TEST(DataFile, UnusableFilesAreOneLine) {
   EXPECT_NE(message(dir.path / "empty", 4096).find("empty"), std::string::npos);
   EXPECT_NE(message(dir.path, 4096).find("not a regular file"), std::string::npos);
   {
-    auto f = io::DataFile::create_or_reuse(dir.path, 8192, kSeed, true);
+    auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 8192, kSeed, true);
     EXPECT_NE(message(f.path(), 8196).find("fewer than the 8196 asked"), std::string::npos);
     EXPECT_EQ(message(f.path(), 8192), "");
   }
@@ -157,7 +157,7 @@ TEST(DataFile, UnusableFilesAreOneLine) {
 
 TEST(DataFile, AnotherSeedIsRefused) {
   TempDir dir;
-  auto f = io::DataFile::create_or_reuse(dir.path, 8192, kSeed, true);
+  auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 8192, kSeed, true);
   try {
     io::DataFile::open_existing(f.path(), 8192, kSeed + 1);
     FAIL() << "a file of another seed was accepted";
@@ -169,7 +169,7 @@ TEST(DataFile, AnotherSeedIsRefused) {
 TEST(DataFile, DropLeavesNothingResident) {
   TempDir dir;
   if (io::memory_backed(dir.path)) GTEST_SKIP() << dir.path << " is memory: nothing to drop to";
-  auto f = io::DataFile::create_or_reuse(dir.path, 1 << 20, kSeed, false);
+  auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 1 << 20, kSeed, false);
   std::vector<char> all(1 << 20);
   ASSERT_EQ(::pread(f.fd(io::Mode::buffered), all.data(), all.size(), 0), 1 << 20);
   EXPECT_GT(f.resident_fraction(), 0.9);
@@ -180,7 +180,7 @@ TEST(DataFile, DropLeavesNothingResident) {
 TEST(Pread, ShortReadsAndOddEndsReadEveryByteOnce) {
   TempDir dir;
   for (std::size_t size : {100u, 4096u, 10000u, 3u * 4096u + 12u}) {
-    auto f = io::DataFile::create_or_reuse(dir.path, size, kSeed, false);
+    auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, size, kSeed, false);
     const io::Blocks blocks{size, 4096};
     for (std::size_t max_read : {0u, 1000u, 4u}) {
       std::vector<char> buf(4096);
@@ -195,7 +195,7 @@ TEST(Pread, ShortReadsAndOddEndsReadEveryByteOnce) {
 
 TEST(Pread, FileEndingEarlyNamesTheOffset) {
   TempDir dir;
-  auto f = io::DataFile::create_or_reuse(dir.path, 4096, kSeed, false);
+  auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 4096, kSeed, false);
   const io::Blocks asked{8192, 4096};  // more than the file holds
   std::vector<char> buf(4096);
   try {
@@ -208,7 +208,7 @@ TEST(Pread, FileEndingEarlyNamesTheOffset) {
 
 TEST(Uring, ReadsInOrderAtEveryDepth) {
   TempDir dir;
-  auto f = io::DataFile::create_or_reuse(dir.path, 10 * 4096 + 8, kSeed, false);
+  auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 10 * 4096 + 8, kSeed, false);
   const io::Blocks blocks{f.bytes(), 4096};
   for (unsigned q : {1u, 2u, 5u, 32u}) {
     auto reader = ring_or_skip(f.fd(io::Mode::buffered), q, 4096, 1);
@@ -220,7 +220,7 @@ TEST(Uring, ReadsInOrderAtEveryDepth) {
 
 TEST(Uring, ShortReadsAndEagainAreResubmitted) {
   TempDir dir;
-  auto f = io::DataFile::create_or_reuse(dir.path, 64 * 1024 + 4, kSeed, false);
+  auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 64 * 1024 + 4, kSeed, false);
   const io::Blocks blocks{f.bytes(), 8192};
   auto reader = ring_or_skip(f.fd(io::Mode::buffered), 4, 8192, 1, {0, 2, 3});
   if (!reader) GTEST_SKIP() << "io_uring refused here";
@@ -231,7 +231,7 @@ TEST(Uring, ShortReadsAndEagainAreResubmitted) {
 
 TEST(Uring, DirectReadsWhereTheFilesystemAllowsThem) {
   TempDir dir;
-  auto f = io::DataFile::create_or_reuse(dir.path, 5 * 4096 + 100, kSeed, false);
+  auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 5 * 4096 + 100, kSeed, false);
   if (!f.direct_io().supported) GTEST_SKIP() << f.direct_io().refused;
   const std::size_t align = f.direct_io().alignment;
   const io::Blocks blocks{f.bytes(), 2 * align};
@@ -253,7 +253,7 @@ TEST(Uring, RefusedSetupIsRingRefused) {
 
 TEST(Uring, AFailedPassLeavesTheRingUsable) {
   TempDir dir;
-  auto f = io::DataFile::create_or_reuse(dir.path, 16 * 4096, kSeed, false);
+  auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 16 * 4096, kSeed, false);
   const io::Blocks blocks{f.bytes(), 4096};
   auto reader = ring_or_skip(f.fd(io::Mode::buffered), 8, 4096, 1);
   if (!reader) GTEST_SKIP() << "io_uring refused here";
@@ -274,7 +274,7 @@ TEST(DirectIo, MemoryFilesystemRefusesWithAReason) {
 
 TEST(Uring, PollWhileComputingReapsAndResubmits) {
   TempDir dir;
-  auto f = io::DataFile::create_or_reuse(dir.path, 32 * 4096, kSeed, false);
+  auto f = io::DataFile::create_or_reuse("pipebench-io", dir.path, 32 * 4096, kSeed, false);
   const io::Blocks blocks{f.bytes(), 8192};
   auto reader = ring_or_skip(f.fd(io::Mode::buffered), 4, 8192, 1, {0, 3, 0});
   if (!reader) GTEST_SKIP() << "io_uring refused here";

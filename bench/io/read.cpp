@@ -11,24 +11,19 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <sstream>
 
 #include "buffer.hpp"
 #include "data_file.hpp"
 #include "generator.hpp"
-#include "model.hpp"
 #include "pair.hpp"
 #include "pipeline.hpp"
-#include "reference.hpp"
+#include "seeded_stages.hpp"
 #include "simd.hpp"
 #include "stop.hpp"
 #include "sumsq.hpp"
+#include "test_faults.hpp"
 #include "uring_reader.hpp"
 
 namespace pipebench::bench {
@@ -50,37 +45,7 @@ PIPEBENCH_REGISTER_OPTION(io, mode, "How the file is read", DomainOption::Kind::
 PIPEBENCH_REGISTER_OPTION(io, file, "Read this file of pipebench data (kept with --keep) instead of creating one",
                           DomainOption::Kind::text, {}, false)
 
-// Faults a test injects through the environment (never set in a measurement; recorded in the
-// context when set): "short_every=3,eagain_every=5,setup_errno=EPERM".
-struct TestFaults {
-  io::UringFaults uring;
-  std::size_t pread_max = 0;  // caps every pread: short reads on the blocking path
-  std::string text;
-};
-
-TestFaults test_faults() {
-  TestFaults out;
-  const char* env = std::getenv("PIPEBENCH_TEST_IO_FAULTS");
-  if (env == nullptr || *env == '\0') return out;
-  out.text = env;
-  std::stringstream in(out.text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    const auto eq = item.find('=');
-    const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
-    if (key == "short_every") {
-      out.uring.short_every = std::stoul(value);
-      out.pread_max = 1;  // resolved against the block size: half a block
-    } else if (key == "eagain_every") {
-      out.uring.eagain_every = std::stoul(value);
-    } else if (key == "setup_errno") {
-      out.uring.setup_errno = value == "EPERM" ? EPERM : value == "ENOSYS" ? ENOSYS : value == "EINVAL" ? EINVAL : 0;
-    }
-    if (out.uring.setup_errno == 0 && key == "setup_errno")
-      throw UsageError("PIPEBENCH_TEST_IO_FAULTS: setup_errno must be EPERM, ENOSYS or EINVAL");
-  }
-  return out;
-}
+constexpr const char* kFamily = "pipebench-io";  // the data files' names (datafile/)
 
 // What the factory decided for the whole run.
 struct Setup {
@@ -90,43 +55,27 @@ struct Setup {
   std::uint64_t seed = 0;
   io::DirectIo direct;    // of the filesystem holding the data
   bool memory_backed = false;
-  TestFaults faults;
+  io::TestFaults faults;
 };
 
 class ReadInstance : public Instance {
  public:
   ReadInstance(std::size_t bytes, const SuiteOptions& options, const Setup& setup)
-      : seed(options.seed), file(open_file(bytes, options, setup)) {}
+      : seed(options.seed), file(open_file(bytes, options, setup)), references(options.seed) {}
   std::size_t footprint() const override { return 0; }  // the data live in the file
-
-  // Per-block references of the intensity kernel, computed from the generator.
-  const std::vector<double>& references(int degree, const Blocks& blocks) {
-    std::lock_guard lock(mutex_);
-    const auto key = std::make_pair(degree, blocks.block_bytes);
-    if (auto it = references_.find(key); it != references_.end()) return it->second;
-    std::vector<double> refs(blocks.count(), 0.0);
-    kernels::AlignedBuffer<float> data(blocks.block_bytes / sizeof(float));
-    for (std::size_t b = 0; b < blocks.count(); ++b) {
-      const std::size_t count = blocks.length(b) / sizeof(float);
-      kernels::fill_uniform(data.data(), count, seed, blocks.offset(b) / sizeof(float));
-      refs[b] = kernels::poly_reference(data.data(), count, degree);
-    }
-    return references_[key] = std::move(refs);
-  }
 
   const std::uint64_t seed;
   io::DataFile file;
+  PolyReferences references;
 
  private:
   static io::DataFile open_file(std::size_t bytes, const SuiteOptions& options, const Setup& setup) {
     if (!setup.user_file.empty()) return io::DataFile::open_existing(setup.user_file, bytes, options.seed);
     // Checked for each file alone before the run; here against what the files before it took.
-    if (!io::DataFile::reusable(setup.dir, bytes, options.seed))
+    if (!io::DataFile::reusable(kFamily, setup.dir, bytes, options.seed))
       if (std::string why = space_for_files(setup.dir, bytes, "--bytes"); !why.empty()) throw io::FileError(why);
-    return io::DataFile::create_or_reuse(setup.dir, bytes, options.seed, options.keep_files, throw_if_stopped);
+    return io::DataFile::create_or_reuse(kFamily, setup.dir, bytes, options.seed, options.keep_files, throw_if_stopped);
   }
-  std::mutex mutex_;
-  std::map<std::pair<int, std::size_t>, std::vector<double>> references_;
 };
 
 // How one entry reads: the file's descriptor for its mode and the O_DIRECT alignment.
@@ -146,18 +95,23 @@ Blocks blocks_of(const ReadInstance& in, const Params& pt) {
   return {in.file.bytes(), static_cast<std::size_t>(pt.get_int("block"))};
 }
 
-// What one pass leaves behind: a sum per block for the computing variants, the first and last
-// float of each block for the read stages.
+// The same blocks in floats, for the references, bounds and end points.
+Chunks chunks_of(const Blocks& blocks) {
+  return Chunks::fixed(blocks.file_bytes / sizeof(float), blocks.block_bytes / sizeof(float));
+}
+
+// What one pass leaves behind: a sum per block for the computing variants, the end points of
+// each block for the read stages.
 struct PassState {
-  explicit PassState(std::size_t blocks) : partials(blocks), ends(2 * blocks) {}
+  explicit PassState(std::size_t blocks) : partials(blocks), ends(blocks) {}
   std::vector<double> partials;
-  std::vector<float> ends;
+  EndPoints ends;
   double resident_sum = 0.0;  // page-cache residency before each timed pass
   std::size_t passes = 0;
   io::UringStats uring;       // summed over timed passes
   void poison() {
     std::fill(partials.begin(), partials.end(), std::numeric_limits<double>::quiet_NaN());
-    std::fill(ends.begin(), ends.end(), std::numeric_limits<float>::quiet_NaN());
+    ends.poison();
   }
 };
 
@@ -198,39 +152,9 @@ std::function<std::vector<std::pair<std::string, double>>()> pass_counters(Mode 
   };
 }
 
-kernels::Verdict check_sums(const PassState& state, const std::vector<double>& refs, const Blocks& blocks,
-                            int width, int degree) {
-  std::vector<kernels::Partial> parts;
-  for (std::size_t b = 0; b < blocks.count(); ++b) {
-    const double tol = kernels::sum_tolerance(blocks.length(b) / sizeof(float),
-                                              {SumShape::vector_chains, kernels::kPolyChains, width, degree});
-    parts.push_back({state.partials[b], refs[b], refs[b], tol});
-  }
-  return kernels::check_partials(parts.data(), parts.size());
-}
-
-// The read stages keep each block's first and last float: exact, so a block read from the
-// wrong offset, or not at all, fails.
-kernels::Verdict check_ends(const PassState& state, const Blocks& blocks, std::uint64_t seed) {
-  kernels::Verdict v;
-  for (std::size_t b = 0; b < blocks.count() && v.max_rel_error == 0.0; ++b) {
-    const std::size_t first = blocks.offset(b) / sizeof(float);
-    const std::size_t last = first + blocks.length(b) / sizeof(float) - 1;
-    for (auto [index, got] : {std::pair{first, state.ends[2 * b]}, std::pair{last, state.ends[2 * b + 1]}}) {
-      float want;
-      kernels::fill_uniform(&want, 1, seed, index);
-      if (std::memcmp(&want, &got, sizeof want) != 0) {
-        v.max_rel_error = 1.0;
-        v.worst_index = index;
-      }
-    }
-  }
-  return v;
-}
-
+// A read stage keeps each block's end points.
 void keep_ends(PassState& state, std::size_t block, const char* data, std::size_t length) {
-  std::memcpy(&state.ends[2 * block], data, sizeof(float));
-  std::memcpy(&state.ends[2 * block + 1], data + length - sizeof(float), sizeof(float));
+  state.ends.keep(block, reinterpret_cast<const float*>(data), length / sizeof(float));
 }
 
 struct Kernel {
@@ -246,12 +170,14 @@ double compute_block(const char* data, std::size_t length, int degree, kernels::
 // block by block against the references.
 Entry summing_entry(ReadInstance& in, Mode mode, std::shared_ptr<PassState> state, const Blocks& blocks, Kernel k,
                     int degree, std::function<void()> run, bool uring, std::string label) {
-  const std::vector<double>& refs = in.references(degree, blocks);
+  const Chunks chunks = chunks_of(blocks);
   Entry e;
   e.run = std::move(run);
   e.timed = timed_pass(&in, mode, state, e.run);
   e.measured = pass_counters(mode, state, uring);
-  e.check = [state, &refs, blocks, k, degree] { return check_sums(*state, refs, blocks, k.width, degree); };
+  e.check = [state, &refs = in.references.of(degree, chunks), tolerances = poly_tolerances(chunks, k.width, degree)] {
+    return check_chunk_sums(state->partials, refs, tolerances);
+  };
   e.poison = [state] { state->poison(); };
   e.flops = 2.0 * degree * static_cast<double>(in.file.bytes() / sizeof(float));
   e.bytes = static_cast<double>(in.file.bytes());
@@ -269,8 +195,7 @@ Entry pread_compute_entry(ReadInstance& in, const Params& pt, cpu::Execution exe
       execution == cpu::Execution::serial ? 1 : std::min<std::size_t>(pt.get_int("depth"), blocks.count());
   auto state = std::make_shared<PassState>(blocks.count());
   auto ring = std::make_shared<std::vector<kernels::AlignedBuffer<char>>>(make_ring(slots, blocks.block_bytes));
-  const std::size_t pread_max =
-      setup.faults.pread_max == 0 ? 0 : std::max(a.alignment, blocks.block_bytes / 2 / a.alignment * a.alignment);
+  const std::size_t pread_max = setup.faults.pread_max(blocks.block_bytes, a.alignment);
   ReadInstance* inst = &in;
   std::vector<cpu::Stage> stages = {
       {"read",
@@ -333,91 +258,82 @@ Entry uring_entry(ReadInstance& in, const Params& pt, Kernel k, bool bind, const
                        pipeline->binding() + "; " + reader->describe());
 }
 
+// How a read stage reads: every block once, in order, on one pinned thread, each block's data
+// handed to `use`; what it read with (pread, or an io_uring ring) is the only difference.
+using BlockUse = std::function<void(std::size_t block, const char* data)>;
+struct ReadStage {
+  std::function<void(const BlockUse& use)> read_all;
+  std::string label;  // besides the thread's binding
+  bool uring = false;
+};
+
+ReadStage pread_stage(ReadInstance& in, const Access& a, const Blocks& blocks, const Setup& setup) {
+  auto buffer = std::make_shared<kernels::AlignedBuffer<char>>(blocks.block_bytes, 4096);
+  const std::size_t pread_max = setup.faults.pread_max(blocks.block_bytes, a.alignment);
+  const std::filesystem::path path = in.file.path();
+  return {[buffer, a, blocks, path, pread_max](const BlockUse& use) {
+            for (std::size_t b = 0; b < blocks.count(); ++b) {
+              io::pread_block(a.fd, buffer->data(), blocks, b, a.alignment, path, pread_max);
+              use(b, buffer->data());
+            }
+          },
+          "", false};
+}
+
+ReadStage uring_stage(ReadInstance& in, const Access& a, const Blocks& blocks, const Params& pt, const Setup& setup,
+                      std::shared_ptr<PassState> state) {
+  auto reader = make_reader(a, blocks, pt, setup);
+  const std::filesystem::path path = in.file.path();
+  return {[reader, blocks, path, state](const BlockUse& use) {
+            const io::UringStats stats = reader->read_in_order(blocks, path, use);
+            state->uring.short_reads += stats.short_reads;
+            state->uring.retries += stats.retries;
+          },
+          "; " + reader->describe(), true};
+}
+
+// stage_pread and stage_read: the read stage alone, keeping each block's end points.
+Entry read_stage_entry(ReadInstance& in, const Access& a, const Blocks& blocks, std::shared_ptr<PassState> state,
+                       ReadStage stage, bool bind) {
+  auto pipeline = on_one_thread(
+      [read_all = stage.read_all, state, blocks] {
+        read_all([&](std::size_t block, const char* data) { keep_ends(*state, block, data, blocks.length(block)); });
+      },
+      bind);
+  Entry e;
+  e.run = [pipeline] { pipeline->run(1); };
+  e.timed = timed_pass(&in, a.mode, state, e.run);
+  e.measured = pass_counters(a.mode, state, stage.uring);
+  e.check = [state, chunks = chunks_of(blocks), seed = in.seed] { return state->ends.check(chunks, seed); };
+  e.poison = [state] { state->poison(); };
+  e.bytes = static_cast<double>(in.file.bytes());
+  e.label = pipeline->binding() + stage.label;
+  return e;
+}
+
 Entry stage_pread_entry(ReadInstance& in, const Params& pt, bool bind, const Setup& setup) {
   const Access a = access_of(in, pt);
   const Blocks blocks = blocks_of(in, pt);
   auto state = std::make_shared<PassState>(blocks.count());
-  auto ring = std::make_shared<std::vector<kernels::AlignedBuffer<char>>>(make_ring(1, blocks.block_bytes));
-  const std::size_t pread_max =
-      setup.faults.pread_max == 0 ? 0 : std::max(a.alignment, blocks.block_bytes / 2 / a.alignment * a.alignment);
-  ReadInstance* inst = &in;
-  auto pipeline = std::make_shared<cpu::Pipeline>(
-      std::vector<cpu::Stage>{{"read",
-                               [inst, ring, state, blocks, a, pread_max](std::size_t block, std::size_t) {
-                                 char* dst = (*ring)[0].data();
-                                 io::pread_block(a.fd, dst, blocks, block, a.alignment, inst->file.path(), pread_max);
-                                 keep_ends(*state, block, dst, blocks.length(block));
-                               }}},
-      cpu::Execution::serial, 1, bind);
-  Entry e;
-  e.run = [pipeline, blocks] { pipeline->run(blocks.count()); };
-  e.timed = timed_pass(&in, a.mode, state, e.run);
-  e.measured = pass_counters(a.mode, state, false);
-  e.check = [state, blocks, seed = in.seed] { return check_ends(*state, blocks, seed); };
-  e.poison = [state] { state->poison(); };
-  e.bytes = static_cast<double>(in.file.bytes());
-  e.label = pipeline->binding();
-  return e;
+  return read_stage_entry(in, a, blocks, state, pread_stage(in, a, blocks, setup), bind);
 }
 
 Entry stage_read_entry(ReadInstance& in, const Params& pt, bool bind, const Setup& setup) {
   const Access a = access_of(in, pt);
   const Blocks blocks = blocks_of(in, pt);
   auto state = std::make_shared<PassState>(blocks.count());
-  auto reader = make_reader(a, blocks, pt, setup);
-  const std::filesystem::path path = in.file.path();
-  auto pipeline = on_one_thread(
-      [reader, state, blocks, path] {
-        const io::UringStats stats = reader->read_in_order(
-            blocks, path, [&](std::size_t block, const char* data) { keep_ends(*state, block, data, blocks.length(block)); });
-        state->uring.short_reads += stats.short_reads;
-        state->uring.retries += stats.retries;
-      },
-      bind);
-  Entry e;
-  e.run = [pipeline] { pipeline->run(1); };
-  e.timed = timed_pass(&in, a.mode, state, e.run);
-  e.measured = pass_counters(a.mode, state, true);
-  e.check = [state, blocks, seed = in.seed] { return check_ends(*state, blocks, seed); };
-  e.poison = [state] { state->poison(); };
-  e.bytes = static_cast<double>(in.file.bytes());
-  e.label = pipeline->binding() + "; " + reader->describe();
-  return e;
+  return read_stage_entry(in, a, blocks, state, uring_stage(in, a, blocks, pt, setup, state), bind);
 }
 
-// stage_compute alone, as in the serial run: each block computed from one block-sized buffer in
-// this core's cache (the first block's data; the kernel's cost does not depend on the values).
-Entry stage_compute_entry(ReadInstance& in, const Params& pt, Kernel k, bool bind) {
-  const Blocks blocks = blocks_of(in, pt);
-  const int degree = static_cast<int>(pt.get_int("intensity") / 2);
-  auto state = std::make_shared<PassState>(blocks.count());
-  auto buffer = std::make_shared<kernels::AlignedBuffer<char>>(blocks.block_bytes, 4096);
-  kernels::fill_uniform(reinterpret_cast<float*>(buffer->data()), blocks.length(0) / sizeof(float), in.seed, 0);
-  auto pipeline = std::make_shared<cpu::Pipeline>(
-      std::vector<cpu::Stage>{{"compute",
-                               [buffer, state, blocks, degree, k](std::size_t block, std::size_t) {
-                                 state->partials[block] =
-                                     compute_block(buffer->data(), blocks.length(block), degree, k.isa);
-                               }}},
-      cpu::Execution::serial, 1, bind);
-  std::vector<double> refs;
-  std::map<std::size_t, double> by_length;  // block lengths take at most two values
-  for (std::size_t b = 0; b < blocks.count(); ++b) {
-    auto it = by_length.find(blocks.length(b));
-    if (it == by_length.end())
-      it = by_length
-               .emplace(blocks.length(b), kernels::poly_reference(reinterpret_cast<const float*>(buffer->data()),
-                                                                  blocks.length(b) / sizeof(float), degree))
-               .first;
-    refs.push_back(it->second);
-  }
-  Entry e;
-  e.run = [pipeline, blocks] { pipeline->run(blocks.count()); };
-  e.timed = timed_pass(&in, Mode::direct, state, e.run);  // no file: nothing to drop or sample
-  e.check = [state, refs, blocks, k, degree] { return check_sums(*state, refs, blocks, k.width, degree); };
-  e.poison = [state] { state->poison(); };
-  e.flops = 2.0 * degree * static_cast<double>(in.file.bytes() / sizeof(float));
-  e.label = pipeline->binding();
+// stage_compute alone (seeded_stages.hpp), timed per pass like the others: no file to drop or sample.
+Entry compute_stage_entry(ReadInstance& in, const Params& pt, Kernel k, bool bind) {
+  Entry e = stage_compute_entry(chunks_of(blocks_of(in, pt)), in.seed, static_cast<int>(pt.get_int("intensity") / 2),
+                                k.isa, k.width, bind);
+  e.timed = [run = e.run] {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
   return e;
 }
 
@@ -427,7 +343,7 @@ std::string check_point(const Params& pt, const Setup& setup) {
   if (setup.user_file.empty()) {
     if (!setup.dir_problem.empty()) return setup.dir_problem;
     const auto size = static_cast<std::size_t>(bytes);
-    if (!io::DataFile::reusable(setup.dir, size, setup.seed))
+    if (!io::DataFile::reusable(kFamily, setup.dir, size, setup.seed))
       if (std::string why = space_for_files(setup.dir, size, "--bytes"); !why.empty()) return why;
   }
   if (pt.has("block")) {
@@ -452,7 +368,11 @@ std::string check_point(const Params& pt, const Setup& setup) {
 Pair make_read_pair(const Suite& suite) {
   const SuiteOptions& options = suite.options;
   Setup setup;
-  setup.faults = test_faults();
+  try {
+    setup.faults = io::test_faults_from_environment();
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
   if (auto it = options.values.find("file"); it != options.values.end()) {
     setup.user_file = it->second;
     setup.dir = std::filesystem::path(setup.user_file).parent_path();
@@ -539,7 +459,7 @@ Pair make_read_pair(const Suite& suite) {
                                       [=](ReadInstance& in, const Params& pt) { return stage_read_entry(in, pt, bind, setup); }),
                 StageKind::transfer),
       variant<ReadInstance>("stage_compute", Role::stage, {block, intensity},
-                            [=](ReadInstance& in, const Params& pt) { return stage_compute_entry(in, pt, k, bind); }),
+                            [=](ReadInstance& in, const Params& pt) { return compute_stage_entry(in, pt, k, bind); }),
   };
   p.context = {
       {"data_dir", setup.dir.string()},

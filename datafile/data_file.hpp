@@ -1,5 +1,7 @@
 #pragma once
-// The I/O domain's data: a file of the seeded generator's floats, read in blocks. The contract:
+// Seeded data files: a file of the generator's floats (kernels/generator.hpp), read in blocks,
+// shared by every pair that reads a file (cpu/overlap's file source, io/read). No liburing here:
+// the io_uring reader lives in io/. The contract:
 // block i covers bytes [offset(i), offset(i) + length(i)) of the file; every reader reads every
 // byte of it exactly once into the block's buffer, whatever the kernel returns (short reads are
 // resubmitted for the remainder), and says which offset failed when it cannot.
@@ -60,21 +62,23 @@ struct FileError : std::runtime_error {
 // The data file. Either pipebench's own or a user's (--file), which must hold pipebench's data
 // for the seed: a few values are checked against the generator when opened.
 //
-// pipebench's own file is named after its size and seed and reused when both match. A file
-// found there is never removed (a run with --keep left it). A file this run writes is written
-// under a name of this host and process (pipebench-io-partial-<host>-<pid>-XXXXXX) and then,
-// with --keep, renamed to its own name; without --keep it is opened and unlinked at once, so it
-// goes with the process however that ends. A partial file whose process is gone (a run killed
-// while writing) is removed by the next run that writes into the same folder.
+// pipebench's own file belongs to a family (the pair's prefix, "pipebench-io"), is named after its
+// size and seed (<family>-seed<S>-<bytes>.f32) and reused when both match. A file found there is
+// never removed (a run with --keep left it). A file this run writes is written under a name of
+// this host and process (<family>-partial-<host>-<pid>-XXXXXX) and then, with --keep, renamed to
+// its own name; without --keep it is opened and unlinked at once, so it goes with the process
+// however that ends. A partial file whose process is gone (a run killed while writing) is
+// removed by the next run of the family that writes into the same folder.
 class DataFile {
  public:
   // `interrupt` is called between the blocks a new file is written in; what it throws ends the
   // writing, removes the partial file and is passed on (a stop request of the harness).
-  static DataFile create_or_reuse(const std::filesystem::path& dir, std::size_t bytes, std::uint64_t seed, bool keep,
-                                  const std::function<void()>& interrupt = {});
+  static DataFile create_or_reuse(const std::string& family, const std::filesystem::path& dir, std::size_t bytes,
+                                  std::uint64_t seed, bool keep, const std::function<void()>& interrupt = {});
   static DataFile open_existing(const std::filesystem::path& path, std::size_t bytes, std::uint64_t seed);
   // Whether create_or_reuse would reuse a file (its own name, its size): no space is needed then.
-  static bool reusable(const std::filesystem::path& dir, std::size_t bytes, std::uint64_t seed);
+  static bool reusable(const std::string& family, const std::filesystem::path& dir, std::size_t bytes,
+                       std::uint64_t seed);
   DataFile(DataFile&& other) noexcept;
   DataFile& operator=(DataFile&&) = delete;
   DataFile(const DataFile&) = delete;
@@ -104,6 +108,12 @@ class DataFile {
   int direct_fd_ = -1;
   DirectIo direct_;
 };
+
+// Reads `length` bytes at `offset` into dst: retried on EINTR, resumed after a short read; an
+// error or an early end of file throws, naming the path and the offset. `max_read` > 0 caps
+// each pread (the test seam that makes short reads happen).
+void pread_exact(int fd, char* dst, std::size_t length, std::size_t offset, const std::filesystem::path& path,
+                 std::size_t max_read = 0);
 
 // Reads block i into dst with pread: the request of Blocks::request, retried on EINTR, resumed
 // after a short read, until the block's length arrived. Throws naming the path, block and offset

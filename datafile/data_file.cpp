@@ -68,8 +68,9 @@ std::string sample_mismatch(int fd, std::size_t bytes, std::uint64_t seed) {
   return "";
 }
 
-std::filesystem::path own_name(const std::filesystem::path& dir, std::size_t bytes, std::uint64_t seed) {
-  return dir / ("pipebench-io-seed" + std::to_string(seed) + "-" + std::to_string(bytes) + ".f32");
+std::filesystem::path own_name(const std::string& family, const std::filesystem::path& dir, std::size_t bytes,
+                               std::uint64_t seed) {
+  return dir / (family + "-seed" + std::to_string(seed) + "-" + std::to_string(bytes) + ".f32");
 }
 
 }  // namespace
@@ -187,29 +188,30 @@ void DataFile::open_descriptors() {
 
 namespace {
 
-// pipebench-io-partial-<host>-: the partial files of this host, followed by their writer's PID.
-std::string partial_prefix() { return "pipebench-io-partial-" + cpu::host_tag() + "-"; }
+// <family>-partial-<host>-: the family's partial files of this host, followed by their writer's PID.
+std::string partial_prefix(const std::string& family) { return family + "-partial-" + cpu::host_tag() + "-"; }
 
 }  // namespace
 
-bool DataFile::reusable(const std::filesystem::path& dir, std::size_t bytes, std::uint64_t seed) {
+bool DataFile::reusable(const std::string& family, const std::filesystem::path& dir, std::size_t bytes,
+                        std::uint64_t seed) {
   struct stat st{};
-  const std::filesystem::path path = own_name(dir, bytes, seed);
+  const std::filesystem::path path = own_name(family, dir, bytes, seed);
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::size_t>(st.st_size) == bytes;
 }
 
-DataFile DataFile::create_or_reuse(const std::filesystem::path& dir, std::size_t bytes, std::uint64_t seed, bool keep,
-                                   const std::function<void()>& interrupt) {
-  const std::filesystem::path path = own_name(dir, bytes, seed);
+DataFile DataFile::create_or_reuse(const std::string& family, const std::filesystem::path& dir, std::size_t bytes,
+                                   std::uint64_t seed, bool keep, const std::function<void()>& interrupt) {
+  const std::filesystem::path path = own_name(family, dir, bytes, seed);
   // Reuse: the name says size and seed; the size and a sample of values must agree. Someone
   // kept it: it stays, whatever this run's --keep.
-  if (reusable(dir, bytes, seed)) {
+  if (reusable(family, dir, bytes, seed)) {
     DataFile f(path, bytes, true);
     f.open_descriptors();
     if (sample_mismatch(f.buffered_fd_, bytes, seed).empty()) return f;
   }
-  cpu::remove_files_of_dead_processes(dir, partial_prefix());
-  std::string tmp = (dir / (partial_prefix() + std::to_string(::getpid()) + "-XXXXXX")).string();
+  cpu::remove_files_of_dead_processes(dir, partial_prefix(family));
+  std::string tmp = (dir / (partial_prefix(family) + std::to_string(::getpid()) + "-XXXXXX")).string();
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) throw FileError("creating a data file in " + dir.string() + ": " + errno_text(errno));
   try {
@@ -285,23 +287,52 @@ double DataFile::resident_fraction() const {
   return static_cast<double>(resident) / static_cast<double>(pages.size());
 }
 
-void pread_block(int fd, char* dst, const Blocks& blocks, std::size_t i, std::size_t alignment,
-                 const std::filesystem::path& path, std::size_t max_read) {
-  const std::size_t offset = blocks.offset(i), length = blocks.length(i), request = blocks.request(i, alignment);
+namespace {
+
+// Reads at `offset` until `length` bytes arrived, asking for up to `request` (>= length: an
+// O_DIRECT block rounded up); retries EINTR. Returns the bytes read: fewer than `length` at an
+// early end of file; `error` is set to errno on a failure.
+std::size_t read_until(int fd, char* dst, std::size_t length, std::size_t request, std::size_t offset,
+                       std::size_t max_read, int& error) {
   std::size_t done = 0;
+  error = 0;
   while (done < length) {
     std::size_t ask = request - done;
     if (max_read > 0) ask = std::min(ask, max_read);
     const ssize_t r = ::pread(fd, dst + done, ask, static_cast<off_t>(offset + done));
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0)
-      throw std::runtime_error("pread " + path.string() + ": block " + std::to_string(i) + " at offset " +
-                               std::to_string(offset + done) + ": " + errno_text(errno));
-    if (r == 0)
-      throw std::runtime_error("pread " + path.string() + ": file ends at offset " + std::to_string(offset + done) +
-                               ", block " + std::to_string(i) + " needs " + std::to_string(offset + length));
+    if (r < 0) error = errno;
+    if (r <= 0) break;
     done += static_cast<std::size_t>(r);
   }
+  return done;
+}
+
+}  // namespace
+
+void pread_exact(int fd, char* dst, std::size_t length, std::size_t offset, const std::filesystem::path& path,
+                 std::size_t max_read) {
+  int error = 0;
+  const std::size_t done = read_until(fd, dst, length, length, offset, max_read, error);
+  if (error != 0)
+    throw std::runtime_error("pread " + path.string() + " at offset " + std::to_string(offset + done) + ": " +
+                             errno_text(error));
+  if (done < length)
+    throw std::runtime_error("pread " + path.string() + ": file ends at offset " + std::to_string(offset + done) +
+                             ", expected " + std::to_string(offset + length));
+}
+
+void pread_block(int fd, char* dst, const Blocks& blocks, std::size_t i, std::size_t alignment,
+                 const std::filesystem::path& path, std::size_t max_read) {
+  const std::size_t offset = blocks.offset(i), length = blocks.length(i);
+  int error = 0;
+  const std::size_t done = read_until(fd, dst, length, blocks.request(i, alignment), offset, max_read, error);
+  if (error != 0)
+    throw std::runtime_error("pread " + path.string() + ": block " + std::to_string(i) + " at offset " +
+                             std::to_string(offset + done) + ": " + errno_text(error));
+  if (done < length)
+    throw std::runtime_error("pread " + path.string() + ": file ends at offset " + std::to_string(offset + done) +
+                             ", block " + std::to_string(i) + " needs " + std::to_string(offset + length));
 }
 
 }  // namespace pipebench::io
