@@ -146,8 +146,8 @@ Pair make_overlap_pair(const Suite& suite) {
   const bool full = options.full;
   using V = std::vector<std::string>;
   const Axis chunks{"chunks", full ? V{"16", "64", "256"} : V{"64"}};
-  // Compute per element runs from far below the load cost to far above it: on a Zen 5 core the
-  // generator costs about 0.17 ns per element and the intensity kernel intensity/256 ns.
+  // Compute per element runs from far below the load cost to far above it (results/README.md,
+  // "Default grids", gives the costs this was chosen from).
   const Axis intensity{"intensity", full ? V{"2", "4", "8", "16", "32", "64", "128", "256", "512", "1024", "2048"}
                                          : V{"8", "16", "32", "48", "64", "128", "512"}};
   const Axis depth{"depth", full ? V{"1", "2", "3", "4"} : V{"2", "3"}};

@@ -1,11 +1,8 @@
 #pragma once
 // The result document, schema version 1 (results/README.md, results/schema/result.schema.json):
-// Google Benchmark's JSON (context, benchmarks: one object per repetition and aggregate, with
-// the same fields, so Google Benchmark's tools/compare.py reads it), and what the harness knows
-// and Google Benchmark does not: each run object carries a "pipebench" object saying which
-// entry it is (pair, variant, role, typed parameters, its siblings and the stages of its
-// model), and the document ends with a "pipebench" object: schema version, program, whether
-// the run completed, and which entries did not run. Readers never parse entry names.
+// Google Benchmark's JSON, so its tools read it, plus a "pipebench" object on every run (which
+// entry, role, typed parameters, siblings, model) and one closing the document (schema version,
+// whether the run completed, what did not run). Readers never parse entry names.
 #include <benchmark/benchmark.h>
 
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// The pipeline model of DESIGN.md and the roofline, as plain functions.
+// The pipeline model (t_ideal in results/README.md) and the roofline, as plain functions.
 #include <cstddef>
 #include <vector>
 
@@ -11,7 +11,8 @@ namespace pipebench::bench {
 // a slot is busy for one chunk's pass through every stage, so d slots finish at most d chunks
 // per sum(t_s) / n.
 //   T_ideal = sum(t_s) / n + (n - 1) * max(max(t_s), sum(t_s) / d) / n
-// With d >= the number of stages this is DESIGN.md's formula; with d = 1 it is T_serial.
+// With d >= the number of stages this is the classic bound sum(t_s) / n + (n - 1) max(t_s) / n;
+// with d = 1 it is T_serial.
 double ideal_time(const std::vector<double>& stage_seconds, std::size_t chunks, std::size_t depth = 0);
 
 // e = (T_serial - T_pipelined) / (T_serial - T_ideal): 1 means the pipeline hid all the model

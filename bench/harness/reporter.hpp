@@ -1,12 +1,8 @@
 #pragma once
-// The one reporter Google Benchmark sees. Google Benchmark hands it each entry's runs (every
-// repetition, then the aggregates) when the entry has finished; the reporter holds an entry
-// until the siblings its counters need have finished too, then adds the model's counters
-// (t_ideal, speedup, efficiency, roofline, ...) and reports it: to the console table, to a JSON
-// document on stdout (--benchmark_format=json), and to the result file, which is rewritten
-// after every finished entry (result_file.hpp) with the entries still waiting included as
-// they are. Names lose Google Benchmark's suffixes ("/real_time", "/manual_time",
-// "/iterations:N"): the name is the contract.
+// The one reporter Google Benchmark sees: it holds each finished entry until the siblings its
+// model needs have finished, adds the model's counters, and reports it to the console, to JSON
+// on stdout and to the result file (republished after every entry, result_file.hpp). Names lose
+// Google Benchmark's suffixes ("/real_time", "/iterations:N"): the name is the contract.
 #include <benchmark/benchmark.h>
 
 #include <map>

@@ -1,11 +1,9 @@
 #pragma once
-// The result file (--benchmark_out), written so that nothing is lost: at every moment its path
-// holds either the file that was there before the run, untouched, or a complete, valid document
-// of this run. Each publish() writes the document to a temporary file next to it, fsyncs it and
-// renames it over the path. Two temporary files take turns, so a publish writes only what is new
-// since that file's last turn (the entries settled since, the entries still waiting for their
-// siblings, the footer): the run's cost stays linear in its size. A path that is not a regular
-// file (/dev/null, /dev/stdout, a FIFO) cannot be replaced: it is written once, at the end.
+// The result file (--benchmark_out), written so that nothing is lost: its path holds either the
+// file that was there before the run, untouched, or a complete, valid document of this run.
+// Each publish() writes a temporary file beside it, fsyncs and renames it over the path; two
+// temporary files take turns so a publish writes only what is new. A path that is not a regular
+// file (/dev/null, a FIFO) is written once, at the end.
 #include <cstddef>
 #include <filesystem>
 #include <stdexcept>

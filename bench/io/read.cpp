@@ -388,9 +388,8 @@ Pair make_read_pair(const Suite& suite) {
   const Kernel k{suite.isa, kernels::simd_table(suite.isa)->width};
   const bool bind = !options.flag("no_bind"), full = options.full;
   using V = std::vector<std::string>;
-  // A quick run sweeps the queue depths the closing figures quote and three intensities: with
-  // the disk at 1-5 GB/s and the kernel at about intensity/1024 ns per byte on a Zen 5 core,
-  // 64 is I/O-bound, 512 near balance and 4096 compute-bound.
+  // A quick run sweeps the queue depths the figures quote and three intensities meant to be
+  // I/O-bound, near balance and compute-bound (results/README.md, "Default grids").
   const Axis block{"block", full ? V{"131072", "1048576"} : V{"1048576"}};
   const Axis mode{"mode", full ? V{"direct", "buffered", "cached"} : V{"direct", "buffered"}};
   const Axis queue_depth{"queue_depth", full ? V{"1", "2", "4", "8", "16", "32", "64"} : V{"1", "4", "16", "32"}};
