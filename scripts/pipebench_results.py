@@ -8,7 +8,8 @@ entry name: entries are found by the names and fields the binaries wrote.
 
     results = load(["results/vm/<run>/"])      # files and folders; raises ResultError
     for e in results.entries: e.pair, e.variant, e.role, e.params, e.seconds, e.value("speedup")
-    results.sibling(e, "serial"), results.stages(e), results.find(pair, variant, params)
+    results.sibling(e, "serial"), results.stages(e), results.find(pair, variant, params),
+    results.own_params(e)
 
 Standard library only."""
 import json
@@ -241,6 +242,22 @@ class Results:
 
     def with_result(self):
         return [e for e in self.entries if e.ok]
+
+    def own_params(self, e):
+        """The parameters an entry has that its serial sibling lacks, in the entry's order (an
+        alternative's chains, a pipelined entry's depth): what it chooses among at one point of
+        its pair. Without a serial sibling with a result, those no serial entry of its pair and
+        origin has; empty when the pair has none."""
+        serial = self.sibling(e, "serial")
+        if serial is not None:
+            shared = set(serial.params)
+        else:
+            serials = [s for s in self.entries if s.pair == e.pair and s.role == "serial" and
+                       s.file.origin == e.file.origin]
+            if not serials:
+                return []
+            shared = set().union(*(s.params for s in serials))
+        return [k for k in e.params if k not in shared]
 
 
 def load(paths, explicit_errors=True):

@@ -5,6 +5,11 @@
 
 fio.json (scripts/fio-compare.sh) joins the I/O tables: our read stage over fio's bandwidth.
 
+A pair without a table of its own gets the generic ones, from its entries' roles alone: serial vs
+its best pipelined entry per point (with the stage-alone times and the model), and serial vs its
+best alternative per point (the alternative's own parameter chosen, the model's bound and
+efficiency where the entries carry them) vs its reference.
+
 With repetitions (--full), times are medians and the spread column is the coefficient of
 variation of the repetitions. A run that did not finish (stopped, or killed) is summarised as
 far as it got, with a line saying what did not run. Input that is not a pipebench result is
@@ -205,6 +210,87 @@ def pipeline_table(results, pair):
           "c2c ns = cache-line round trip between the stage cores when the entry ran: a handoff's least cost")
 
 
+# The pairs summarised by a table of their own; any other pair gets the generic tables
+# (pipeline_table for its pipelined entries, alternative_table for its alternative ones).
+OWN_TABLES = ("cpu/sumsq", "cpu/matmul", "io/read")
+
+
+def has_own_table(pair):
+    return pair in OWN_TABLES or pair.startswith("mpi/")
+
+
+def param_text(key, value):
+    return fmt_size(value) if key == "bytes" and isinstance(value, int) else str(value)
+
+
+def numeric_order(value):
+    """Numbers in numeric order, words after them in text order."""
+    v = num(value)
+    return (0, v, "") if v is not None else (1, 0.0, str(value))
+
+
+def timed(e, also=()):
+    """The entry's median time with its spread, then its rate where it has one and `also`."""
+    if e is None:
+        return "-"
+    extra = [fmt_rate(e.value(c), unit) for c, unit in (("bytes_per_second", "B/s"), ("flops_per_second", "FLOP/s"))
+             if e.value(c) is not None][:1] + list(also)
+    return fmt_time(e.seconds) + spread(e) + (f" ({', '.join(extra)})" if extra else "")
+
+
+def alternative_table(results, pair):
+    """Any pair with alternative entries and no table of its own: per alternative variant, one row
+    per point (the parameters other than the alternative's own: those its serial lacks) with the
+    serial, the fastest alternative at that point, its speedup, the model's bound and efficiency
+    where the entries carry them, and the reference sibling. Rows in numeric order of the point."""
+    alternatives = of(results, pair, role="alternative")
+    for variant in sorted({e.variant for e in alternatives}):
+        groups, own_axes, point_axes = defaultdict(list), [], []
+        for e in (e for e in alternatives if e.variant == variant):
+            own = results.own_params(e)
+            own_axes += [k for k in own if k not in own_axes]
+            point_axes += [k for k in e.params if k not in own and k not in point_axes]
+            groups[(e.file.origin, tuple((k, v) for k, v in e.params.items() if k not in own))].append(e)
+        origins = sorted({o for o, _ in groups})
+        rows, refs = [], []
+        for key in sorted(groups, key=lambda k: (k[0], [numeric_order(dict(k[1]).get(a, "")) for a in point_axes])):
+            b = best(groups[key])
+            serial, ref = results.sibling(b, "serial"), results.sibling(b, "reference")
+            if ref is not None and ref.variant not in refs:
+                refs.append(ref.variant)
+            vs_ref = b.value("vs_reference")
+            if vs_ref is None and ref is not None and b.seconds:
+                vs_ref = ref.seconds / b.seconds
+            point = dict(key[1])
+            rows.append({"run": key[0], "point": [param_text(a, point[a]) if a in point else "-" for a in point_axes],
+                         "serial": timed(serial),
+                         "best": timed(b, [f"{k}={b.params[k]}" for k in own_axes if k in b.params]),
+                         "speedup": fmt_x(b.value("speedup")), "bound": b.value("speedup_bound"),
+                         "efficiency": b.value("efficiency"), "reference": timed(ref), "vs_ref": vs_ref})
+        runs = len(origins) > 1
+        model = any(r["bound"] is not None or r["efficiency"] is not None for r in rows)
+        reference = any(r["reference"] != "-" or r["vs_ref"] is not None for r in rows)
+        ref_name = "/".join(refs) or "reference"
+        header = (["run"] if runs else []) + point_axes + ["serial", f"best {variant}", "speedup"] + \
+            (["bound", "efficiency"] if model else []) + ([ref_name, f"{variant}/{ref_name}"] if reference else [])
+        cells = [([r["run"]] if runs else []) + r["point"] + [r["serial"], r["best"], r["speedup"]] +
+                 ([fmt_x(r["bound"]), fmt_f(r["efficiency"])] if model else []) +
+                 ([r["reference"], fmt_x(r["vs_ref"])] if reference else []) for r in rows]
+        over = f", the fastest over {', '.join(own_axes)} per point" if own_axes else ""
+        cv = any(e.cv is not None for es in groups.values() for e in es)
+        notes = [f"times: median{' ±cv of the repetitions' if cv else ''} (rate); speedup = T_serial / T_{variant}" +
+                 (f"; {variant}/{ref_name} = T_{ref_name} / T_{variant}" if reference else "")]
+        if model:
+            notes.append(f"bound = T_serial / T_ideal (the model's ideal time, at the {variant} entry shown); "
+                         "efficiency = (T_serial - T) / (T_serial - T_ideal); '-' where the model allows no gain")
+        table(f"{pair}: {serial_name(results, pair)} (serial) vs {variant} (alternative{over})" +
+              (f" vs {ref_name} (reference)" if reference else ""), header, cells, "\n".join(notes))
+
+
+def serial_name(results, pair):
+    return "/".join(sorted({e.variant for e in of(results, pair, role="serial")})) or "serial"
+
+
 def gbs(e):
     v = e.value("bytes_per_second") if e else None
     return "-" if v is None else f"{v / 1e9:.2f}"
@@ -349,6 +435,8 @@ def main(paths):
             mpi_table(results, pair)
         elif pair not in ("io/read",) and of(results, pair, role="pipelined"):
             pipeline_table(results, pair)
+        if not has_own_table(pair) and of(results, pair, role="alternative"):
+            alternative_table(results, pair)
     failed = [e for e in results.entries if e.outcome == "failed"]
     skipped = [e for e in results.entries if e.outcome == "skipped"]
     reasons = defaultdict(list)  # one line per reason: a machine without a GPU skips hundreds

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """scripts/plot.py on the committed results, as users run it.
 
-    plot_test.py figures|errors [CHECKOUT]
+    plot_test.py figures|streams|chase|errors [CHECKOUT]
 
 figures: every figure type the committed results hold data for is drawn, as non-empty
          PDF (fonts embedded, no Type 3) and PNG at one- and two-column width; the types they
          hold no data for are skipped with one line each; pairs.csv has a row per entry.
 streams: the streams figure, which no committed result can draw yet (no GPU run), from a
-         synthetic CUDA fixture made here; it must come out stamped as synthetic.
+         synthetic CUDA fixture made here; it must come out stamped as synthetic. Then chase.
+chase:   a pair no script names (cpu/chase, synthetic: serial, ilp over chains, reference, with the
+         pair's model): summary.py's generic alternative table (best k per size in numeric order,
+         speedup, bound, efficiency, reference), and throughput_vs_chains' dotted model bound in
+         each series' colour (counted in the PNG against the same figure without the model).
 errors:  a missing file, a file that is not Google Benchmark JSON, and a result without
          pairs each end with one line on stderr and a non-zero exit.
 
@@ -22,11 +26,13 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 from testlib import check, check_schema, fail
 
 ROOT = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import pipebench_results  # noqa: E402
+from pipebench_plot import registry  # noqa: E402  (the figure types; importing it needs no matplotlib)
 
 PLOT = os.path.join(ROOT, "scripts", "plot.py")
 # The committed results (results/README.md lists them): every run folder of the reference
@@ -79,8 +85,10 @@ def figures():
     check_schema(*[f for p in INPUTS for f in sorted(glob.glob(os.path.join(p, "**", "*.json"), recursive=True))
                    if "fio" not in os.path.basename(f)])
     want = expected_types(INPUTS)
-    all_types = {"speedup", "speedup_vs_ratio", "throughput_vs_chains", "efficiency_vs_chunks",
-                 "efficiency_vs_queue_depth", "efficiency_vs_streams", "efficiency_vs_microbatches", "scaling_vs_ranks"}
+    all_types = set(registry.types())
+    check({"speedup", "speedup_vs_ratio", "throughput_vs_chains", "efficiency_vs_chunks", "efficiency_vs_queue_depth",
+           "efficiency_vs_streams", "efficiency_vs_microbatches", "scaling_vs_ranks"} <= all_types,
+          f"figure types missing from the registry: {sorted(all_types)}")
     with tempfile.TemporaryDirectory() as out:
         r = plot("-o", out, *INPUTS)
         check(r.returncode == 0, f"plot.py exit {r.returncode}\n{r.stderr}")
@@ -179,14 +187,35 @@ def synthetic_cuda(path):
                                                "order": order, "streams": k}, t,
                     {"siblings": {"serial": serial}, "model": model}, t_ideal=ideal, t_serial=total,
                     speedup=total / t, speedup_bound=total / ideal, efficiency=(total - t) / (total - ideal))
+    write_synthetic(path, runs, "pipebench-cuda")
+
+
+def synthetic_run(runs, pair, variant, role, params, seconds, extra=None, reps=3, **counters):
+    """Appends `reps` repetitions of one entry of `pair` to runs (1% apart, so figures draw
+    whiskers); returns its name."""
+    domain, workload = pair.split("/")
+    desc = {"pair": pair, "domain": domain, "workload": workload, "variant": variant, "role": role, "outcome": "ok",
+            "params": params, **(extra or {})}
+    entry = "/".join([pair, variant] + [f"{k}:{v}" for k, v in params.items()])
+    for r in range(reps):
+        t = seconds * (1 + 0.01 * (r - 1))
+        runs.append({"name": entry, "family_index": len(runs), "per_family_instance_index": 0, "run_name": entry,
+                     "run_type": "iteration", "repetitions": reps, "repetition_index": r, "threads": 1,
+                     "iterations": 5, "real_time": t * 1e6, "cpu_time": t * 1e6, "time_unit": "us",
+                     **counters, "pipebench": desc})
+    return entry
+
+
+def write_synthetic(path, runs, program):
+    """The document of a made-up result, marked `pipebench_synthetic`, checked against the schema."""
     entries = len({r["run_name"] for r in runs})
     with open(path, "w") as f:
         json.dump({"context": {"date": "2026-12-01T00:00:00+00:00", "host_name": "fixture", "pipebench_version": "fixture",
                                "git_revision": "fixture", "build_type": "Release",
                                "pipebench_synthetic": "tests/plot_test.py fixture, made-up times in the shape of "
-                                                      "pipebench-cuda's output"},
+                                                      f"{program}'s output"},
                    "benchmarks": runs,
-                   "pipebench": {"schema_version": 1, "program": "pipebench-cuda", "status": "complete",
+                   "pipebench": {"schema_version": 1, "program": program, "status": "complete",
                                  "processes": 1, "entries_registered": entries, "entries_written": entries,
                                  "not_run": []}}, f)
     check_schema(path)
@@ -225,6 +254,168 @@ def streams():
     print("plot_test: efficiency_vs_streams drawn from the synthetic CUDA fixture, stamped as synthetic")
 
 
+CHASE_SIZES = (1 << 20, 1 << 15, 1 << 26, 1 << 18)  # not in numeric order: the table must sort them
+CHASE_CHAINS = (1, 2, 4, 8, 16, 32)
+
+
+def synthetic_chase(path, model=True):
+    """A made-up cpu/chase result (a pair no script knows by name): a dependent pointer chain
+    (serial, one 64-byte node per load), k independent chains (ilp, alternative, axis chains) and a
+    streaming read of the same bytes (reference). With `model`, the alternative entries carry the
+    pair's model as the harness writes it: t_ideal = max(t_serial / k, t_reference), speedup_bound,
+    efficiency, and {"formula": "pair", "stages": []}. The made-up loss grows with k, so the
+    fastest k is not the largest everywhere. Returns {bytes: what the table must show}."""
+    latency = {1 << 15: 1e-9, 1 << 18: 3e-9, 1 << 20: 4e-9, 1 << 26: 80e-9}  # seconds per load
+    bandwidth = {1 << 15: 300e9, 1 << 18: 200e9, 1 << 20: 100e9, 1 << 26: 30e9}  # streaming read, B/s
+    runs, expect = [], {}
+    for size in CHASE_SIZES:
+        b = {"bytes": size}
+        t_serial, t_ref = size / 64 * latency[size], size / bandwidth[size]
+        serial = synthetic_run(runs, "cpu/chase", "serial", "serial", b, t_serial, bytes_per_second=size / t_serial)
+        ref = synthetic_run(runs, "cpu/chase", "reference", "reference", b, t_ref, {"siblings": {"serial": serial}},
+                            bytes_per_second=size / t_ref, speedup=t_serial / t_ref)
+        times = {}
+        for k in CHASE_CHAINS:
+            t_ideal = max(t_serial / k, t_ref)
+            t = times[k] = t_ideal * (1.08 + 0.006 * k)
+            extra = {"siblings": {"serial": serial, "reference": ref}}
+            counters = {"speedup": t_serial / t, "vs_reference": t_ref / t, "bytes_per_second": size / t}
+            if model:
+                extra["model"] = {"formula": "pair", "stages": []}
+                counters.update(t_ideal=t_ideal, speedup_bound=t_serial / t_ideal)
+                if t_ideal < t_serial:  # undefined where the model allows no gain (one chain)
+                    counters["efficiency"] = (t_serial - t) / (t_serial - t_ideal)
+            synthetic_run(runs, "cpu/chase", "ilp", "alternative", {**b, "chains": k}, t, extra, **counters)
+        k = min(times, key=times.get)
+        t_ideal = max(t_serial / k, t_ref)
+        expect[size] = {"chains": k, "speedup": t_serial / times[k], "bound": t_serial / t_ideal,
+                        "efficiency": (t_serial - times[k]) / (t_serial - t_ideal), "vs_reference": t_ref / times[k]}
+    check(len({e["chains"] for e in expect.values()}) > 1, "chase fixture: the same best k at every size")
+    write_synthetic(path, runs, "pipebench-cpu")
+    return expect
+
+
+def summary_tables(text):
+    """{title: (header, rows)} of summary.py's tables, cells split at runs of two or more spaces."""
+    lines, tables = text.splitlines(), {}
+    for i, line in enumerate(lines):
+        if i + 2 < len(lines) and lines[i + 2].startswith("---") and line and not line.startswith(" "):
+            rows = []
+            for row in lines[i + 3:]:
+                if not row.strip() or row.startswith(("times:", "bound")):
+                    break
+                rows.append(re.split(r"\s{2,}", row.strip()))
+            tables[line] = (re.split(r"\s{2,}", lines[i + 1].strip()), rows)
+    return tables
+
+
+def png_pixels(path):
+    """(width, height, rows of RGBA bytes) of an 8-bit RGBA, non-interlaced PNG (what matplotlib
+    writes), decoded with the standard library."""
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG")
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            check(depth == 8 and color == 6 and interlace == 0, f"{path}: not 8-bit RGBA non-interlaced")
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw, stride, rows, prev = zlib.decompress(idat), width * 4, [], bytearray(width * 4)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - 4] if i >= 4 else 0
+            b, c = prev[i], prev[i - 4] if i >= 4 else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(line)
+        prev = line
+    return width, height, rows
+
+
+def colour_count(path, colour):
+    """How many pixels of the PNG are exactly this '#rrggbb' colour, opaque."""
+    want = bytes.fromhex(colour[1:]) + b"\xff"
+    return sum(bytes(row).count(want) for row in png_pixels(path)[2])  # 4-byte aligned: no false matches
+
+
+def chase():
+    """A new pair, cpu/chase, that no script names: summary.py gives it the generic table of an
+    alternative against its serial and reference (the best k per size, with the model's bound and
+    efficiency), and throughput_vs_chains draws its model's bound, dotted, in each series' colour."""
+    summary = os.path.join(ROOT, "scripts", "summary.py")
+    with tempfile.TemporaryDirectory() as out:
+        fixture, plain = os.path.join(out, "chase.json"), os.path.join(out, "chase-plain.json")
+        expect = synthetic_chase(fixture)
+        synthetic_chase(plain, model=False)
+        r = subprocess.run([sys.executable, summary, fixture], capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, f"summary.py on the chase fixture: exit {r.returncode}\n{r.stderr}")
+        tables = summary_tables(r.stdout)
+        title = ("cpu/chase: serial (serial) vs ilp (alternative, the fastest over chains per point) "
+                 "vs reference (reference)")
+        check(title in tables, f"no generic table titled {title!r}:\n{r.stdout}")
+        header, rows = tables[title]
+        check(header == ["bytes", "serial", "best ilp", "speedup", "bound", "efficiency", "reference", "ilp/reference"],
+              f"generic table header: {header}")
+        sizes = sorted(expect)
+        check([row[0] for row in rows] == [f"{b >> 10} KiB" if b < 1 << 20 else f"{b >> 20} MiB" for b in sizes],
+              f"rows not one per size in numeric order: {[row[0] for row in rows]}")
+        for size, row in zip(sizes, rows):
+            want = expect[size]
+            cells = dict(zip(header, row))
+            check(cells["best ilp"].endswith(f", chains={want['chains']})"),
+                  f"{size} B: best ilp {cells['best ilp']!r}, expected chains={want['chains']}")
+            for column, key in (("speedup", "speedup"), ("bound", "bound"), ("ilp/reference", "vs_reference")):
+                check(cells[column] == f"{want[key]:.2f}x",
+                      f"{size} B: {column} {cells[column]}, expected {want[key]:.2f}x")
+            check(cells["efficiency"] == f"{want['efficiency']:.2f}", f"{size} B: efficiency {cells['efficiency']}")
+            check(cells["serial"] != "-" and cells["reference"] != "-", f"{size} B: no serial or reference: {row}")
+        # Without the model's counters the table has no bound or efficiency columns.
+        r = subprocess.run([sys.executable, summary, plain], capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, f"summary.py on the chase fixture without a model: exit {r.returncode}\n{r.stderr}")
+        header = summary_tables(r.stdout).get(title, ([], []))[0]
+        check(header == ["bytes", "serial", "best ilp", "speedup", "reference", "ilp/reference"],
+              f"generic table without a model: header {header}\n{r.stdout}")
+        # Pairs with a table of their own keep it, and only it.
+        r = subprocess.run([sys.executable, summary, RUNS[0]], capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0 and "cpu/sumsq: one chain vs" in r.stdout, f"summary.py on {RUNS[0]}:\n{r.stdout}")
+        check("(alternative" not in r.stdout, f"a generic alternative table for a pair with its own:\n{r.stdout}")
+
+        # The figure: with the model, a dotted bound per series, in the series' colour.
+        drawn = {}
+        for name, path in (("model", fixture), ("plain", plain)):
+            folder = os.path.join(out, name)
+            r = plot("-o", folder, "--figures", "throughput_vs_chains", "--columns", "1", path)
+            check(r.returncode == 0, f"plot.py on the chase fixture ({name}): exit {r.returncode}\n{r.stderr}")
+            stem = os.path.join(folder, "throughput_vs_chains_cpu_chase.1col")
+            check(f"{stem}.png" in r.stdout.split() and f"{stem}.pdf" in r.stdout.split(),
+                  f"throughput_vs_chains not drawn for cpu/chase ({name}):\n{r.stdout}{r.stderr}")
+            check(re.search(r"^plot\.py: throughput_vs_chains cpu/chase: no roofline counters", r.stderr, re.M),
+                  f"no note on the missing roofline ({name}):\n{r.stderr}")
+            with open(f"{stem}.pdf", "rb") as f:
+                drawn[name] = (f.read(), f"{stem}.png")
+        check(b"dotted: the model's bound" in drawn["model"][0], "figure with t_ideal: no model bound in its caption")
+        check(b"dotted: the model" not in drawn["plain"][0], "figure without t_ideal: a model bound in its caption")
+        palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00"]  # plot.py's first colours, one per size
+        for colour in palette:
+            more = colour_count(drawn["model"][1], colour) - colour_count(drawn["plain"][1], colour)
+            check(more > 100, f"{colour}: {more} more pixels with the model's bound: no dotted curve in that colour")
+    print("plot_test: cpu/chase (a new pair) gets the generic alternative table and its model's bound in "
+          "throughput_vs_chains")
+
+
 def one_line_error(args, what, expect):
     r = plot(*args)
     lines = r.stderr.strip().splitlines()
@@ -260,7 +451,8 @@ def errors():
             json.dump(doc, f)
         one_line_error(["-o", out, nopairs], "no pairs", r"no pairs")
         one_line_error(["-o", out], "no input", r"no result file given")
-        one_line_error(["-o", out, "--figures", "pie", nopairs], "unknown figure type", r"--figures")
+        one_line_error(["-o", out, "--figures", "pie", nopairs], "unknown figure type",
+                       "--figures: 'pie' is not a list of " + re.escape(", ".join(registry.types())) + "$")
         one_line_error(["-o", out, "--where", "bytes", RUNS[0]], "--where without a value", r"--where: 'bytes' is not AXIS=VALUE")
         one_line_error(["-o", out, "--where", "bytes=3", RUNS[0]], "--where matching nothing", r"--where bytes=3: no entry")
         check(not os.path.exists(out) or not os.listdir(out), "bad input left files behind")
@@ -312,7 +504,7 @@ def errors():
 
 
 if __name__ == "__main__":
-    cases = {"figures": figures, "errors": errors, "streams": streams}
+    cases = {"figures": figures, "errors": errors, "streams": streams, "chase": chase}
     if len(sys.argv) < 2 or sys.argv[1] not in cases:
         print(f"usage: plot_test.py {'|'.join(cases)} [CHECKOUT]", file=sys.stderr)
         sys.exit(2)
