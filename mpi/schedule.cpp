@@ -36,15 +36,16 @@ std::vector<std::vector<Op>> one_f_one_b(int p, int m) {
   return ops;
 }
 
-// Megatron-LM's order: the k-th forward of a rank is microbatch (k / (p v)) p + k % p of chunk
-// (k / p) % v, its k-th backward the same microbatch of chunk v - 1 - (k / p) % v.
+// Megatron-LM's order over v stages per rank: the k-th forward of a rank is microbatch
+// (k / (p v)) p + k % p of local stage (k / p) % v, its k-th backward the same microbatch of
+// local stage v - 1 - (k / p) % v.
 std::vector<std::vector<Op>> interleaved(int p, int m, int v) {
   if (m % p != 0)
     throw std::invalid_argument("interleaved needs microbatches (" + std::to_string(m) +
                                 ") to be a multiple of the ranks (" + std::to_string(p) + ")");
   const int total = m * v;
   auto microbatch = [&](int k) { return (k / (p * v)) * p + k % p; };
-  auto chunk = [&](int k, bool forward) {
+  auto local_stage = [&](int k, bool forward) {
     const int c = (k / p) % v;
     return forward ? c : v - 1 - c;
   };
@@ -52,12 +53,12 @@ std::vector<std::vector<Op>> interleaved(int p, int m, int v) {
   for (int r = 0; r < p; ++r) {
     const int warm = m == p ? total : std::min((p - r - 1) * 2 + (v - 1) * p, total);
     auto& list = ops[r];
-    for (int k = 0; k < warm; ++k) list.push_back({Pass::forward, microbatch(k), chunk(k, true)});
+    for (int k = 0; k < warm; ++k) list.push_back({Pass::forward, microbatch(k), local_stage(k, true)});
     for (int i = 0; i < total - warm; ++i) {
-      list.push_back({Pass::forward, microbatch(warm + i), chunk(warm + i, true)});
-      list.push_back({Pass::backward_weight, microbatch(i), chunk(i, false)});
+      list.push_back({Pass::forward, microbatch(warm + i), local_stage(warm + i, true)});
+      list.push_back({Pass::backward_weight, microbatch(i), local_stage(i, false)});
     }
-    for (int k = total - warm; k < total; ++k) list.push_back({Pass::backward_weight, microbatch(k), chunk(k, false)});
+    for (int k = total - warm; k < total; ++k) list.push_back({Pass::backward_weight, microbatch(k), local_stage(k, false)});
   }
   return ops;
 }
@@ -144,25 +145,25 @@ const std::vector<std::string>& schedule_names() {
   return names;
 }
 
-Schedule parse_schedule(const std::string& name) {
+TrainingSchedule parse_schedule(const std::string& name) {
   const auto& names = schedule_names();
   for (std::size_t i = 0; i < names.size(); ++i)
-    if (names[i] == name) return static_cast<Schedule>(i);
+    if (names[i] == name) return static_cast<TrainingSchedule>(i);
   throw std::invalid_argument("unknown schedule '" + name + "' (gpipe, 1f1b, interleaved, zero_bubble)");
 }
 
-std::string schedule_name(Schedule s) { return schedule_names().at(static_cast<std::size_t>(s)); }
+std::string schedule_name(TrainingSchedule s) { return schedule_names().at(static_cast<std::size_t>(s)); }
 
-int chunks_per_rank(Schedule s) { return s == Schedule::interleaved ? 2 : 1; }
+int stages_per_rank(TrainingSchedule s) { return s == TrainingSchedule::interleaved ? 2 : 1; }
 
-std::vector<std::vector<Op>> make_schedule(Schedule s, int ranks, int microbatches) {
+std::vector<std::vector<Op>> make_schedule(TrainingSchedule s, int ranks, int microbatches) {
   if (ranks < 1) throw std::invalid_argument("ranks " + std::to_string(ranks) + ": at least 1");
   if (microbatches < 1) throw std::invalid_argument("microbatches " + std::to_string(microbatches) + ": at least 1");
   switch (s) {
-    case Schedule::gpipe: return gpipe(ranks, microbatches);
-    case Schedule::one_f_one_b: return one_f_one_b(ranks, microbatches);
-    case Schedule::interleaved: return interleaved(ranks, microbatches, chunks_per_rank(s));
-    case Schedule::zero_bubble: return zero_bubble(ranks, microbatches);
+    case TrainingSchedule::gpipe: return gpipe(ranks, microbatches);
+    case TrainingSchedule::one_f_one_b: return one_f_one_b(ranks, microbatches);
+    case TrainingSchedule::interleaved: return interleaved(ranks, microbatches, stages_per_rank(s));
+    case TrainingSchedule::zero_bubble: return zero_bubble(ranks, microbatches);
   }
   throw std::invalid_argument("unknown schedule");
 }
@@ -172,9 +173,9 @@ std::string to_string(const Op& op) {
   // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on the chained form.
   std::string out = names[static_cast<int>(op.pass)];
   out += std::to_string(op.microbatch);
-  if (op.chunk > 0) {
+  if (op.local_stage > 0) {
     out += '.';
-    out += std::to_string(op.chunk);
+    out += std::to_string(op.local_stage);
   }
   return out;
 }
@@ -186,14 +187,14 @@ Simulation simulate(const std::vector<std::vector<Op>>& ops, int p, int m, int v
   // Per (microbatch, stage): when its forward, input gradient and weight gradient end.
   std::vector<std::vector<double>> fwd(m, std::vector<double>(stages, kUnknown)), grad = fwd, wgt = fwd;
   auto where = [](int r, const Op& op) { return "rank " + std::to_string(r) + ", " + to_string(op); };
-  // Every (microbatch, chunk) exactly once: a forward, then either backward_weight or backward
+  // Every (microbatch, local stage) exactly once: a forward, then either backward_weight or backward
   // followed by weight.
   for (int r = 0; r < p; ++r) {
     std::vector<int> seen(static_cast<std::size_t>(m * v), 0);  // bits: 1 F, 2 B, 4 W
     for (const Op& op : ops[r]) {
-      if (op.microbatch < 0 || op.microbatch >= m || op.chunk < 0 || op.chunk >= v)
+      if (op.microbatch < 0 || op.microbatch >= m || op.local_stage < 0 || op.local_stage >= v)
         throw std::logic_error(where(r, op) + ": out of range");
-      int& s = seen[static_cast<std::size_t>(op.microbatch * v + op.chunk)];
+      int& s = seen[static_cast<std::size_t>(op.microbatch * v + op.local_stage)];
       const int bits = op.pass == Pass::forward ? 1 : op.pass == Pass::backward ? 2 : op.pass == Pass::weight ? 4 : 6;
       if (s & bits) throw std::logic_error(where(r, op) + ": twice");
       if (op.pass != Pass::forward && !(s & 1)) throw std::logic_error(where(r, op) + ": before its forward");
@@ -202,7 +203,7 @@ Simulation simulate(const std::vector<std::vector<Op>>& ops, int p, int m, int v
     }
     for (int i = 0; i < m * v; ++i)
       if (seen[static_cast<std::size_t>(i)] != 7)
-        throw std::logic_error("rank " + std::to_string(r) + ": microbatch " + std::to_string(i / v) + " chunk " +
+        throw std::logic_error("rank " + std::to_string(r) + ": microbatch " + std::to_string(i / v) + " local stage " +
                                std::to_string(i % v) + " lacks a pass");
   }
   Simulation sim;
@@ -217,7 +218,7 @@ Simulation simulate(const std::vector<std::vector<Op>>& ops, int p, int m, int v
     for (int r = 0; r < p; ++r) {
       while (next[r] < ops[r].size()) {
         const Op& op = ops[r][next[r]];
-        const int s = op.chunk * p + r;
+        const int s = op.local_stage * p + r;
         double ready = free_at[r];
         if (op.pass == Pass::forward) {
           if (s > 0) ready = std::max(ready, fwd[op.microbatch][s - 1]);

@@ -10,9 +10,9 @@ namespace pm = pipebench::mpi;
 
 namespace {
 
-pm::Simulation run(pm::Schedule s, int p, int m, pm::PassCosts c = {}) {
-  const int v = pm::chunks_per_rank(s);
-  // One chunk of an interleaved rank is half its layers: half the cost of a whole-rank pass.
+pm::Simulation run(pm::TrainingSchedule s, int p, int m, pm::PassCosts c = {}) {
+  const int v = pm::stages_per_rank(s);
+  // One stage of an interleaved rank is half its layers: half the cost of a whole-rank pass.
   if (v > 1) c = {c.forward / v, c.backward / v, c.weight / v};
   return pm::simulate(pm::make_schedule(s, p, m), p, m, v, c);
 }
@@ -29,7 +29,7 @@ TEST(Schedule, EveryScheduleIsCompleteAndDeadlockFree) {
     const auto s = pm::parse_schedule(name);
     for (int p : {1, 2, 3, 4, 8})
       for (int m = 1; m <= 24; ++m) {
-        if (s == pm::Schedule::interleaved && m % p != 0) continue;
+        if (s == pm::TrainingSchedule::interleaved && m % p != 0) continue;
         SCOPED_TRACE(name + " p=" + std::to_string(p) + " m=" + std::to_string(m));
         const auto sim = run(s, p, m);
         // Every rank does all its work: 3 units per microbatch (F, B, W at 1 each).
@@ -44,7 +44,7 @@ TEST(Schedule, GpipeAnd1f1bHaveTheGpipeBubble) {
   for (int p : {1, 2, 4, 8})
     for (int m : {1, 2, 4, 8, 16}) {
       SCOPED_TRACE("p=" + std::to_string(p) + " m=" + std::to_string(m));
-      const auto g = run(pm::Schedule::gpipe, p, m), f = run(pm::Schedule::one_f_one_b, p, m);
+      const auto g = run(pm::TrainingSchedule::gpipe, p, m), f = run(pm::TrainingSchedule::one_f_one_b, p, m);
       EXPECT_DOUBLE_EQ(g.makespan, 3.0 * (m + p - 1));
       EXPECT_DOUBLE_EQ(f.makespan, 3.0 * (m + p - 1));
       EXPECT_EQ(g.peak_in_flight, m);
@@ -52,15 +52,15 @@ TEST(Schedule, GpipeAnd1f1bHaveTheGpipeBubble) {
     }
 }
 
-// Interleaving v chunks divides the bubble by v: m (F + B + W) + (p - 1)(F + B + W) / v.
+// Interleaving v stages per rank divides the bubble by v: m (F + B + W) + (p - 1)(F + B + W) / v.
 TEST(Schedule, InterleavedDividesTheBubble) {
   for (int p : {2, 4, 8})
     for (int k : {1, 2, 4}) {
       const int m = k * p;
       SCOPED_TRACE("p=" + std::to_string(p) + " m=" + std::to_string(m));
-      EXPECT_DOUBLE_EQ(run(pm::Schedule::interleaved, p, m).makespan, 3.0 * m + 3.0 * (p - 1) / 2);
+      EXPECT_DOUBLE_EQ(run(pm::TrainingSchedule::interleaved, p, m).makespan, 3.0 * m + 3.0 * (p - 1) / 2);
     }
-  EXPECT_THROW(pm::make_schedule(pm::Schedule::interleaved, 4, 6), std::invalid_argument);
+  EXPECT_THROW(pm::make_schedule(pm::TrainingSchedule::interleaved, 4, 6), std::invalid_argument);
 }
 
 // ZB-H1: the bubble falls to (p - 1)(F + B - W), a third of 1F1B's at equal costs, with 1F1B's
@@ -69,10 +69,10 @@ TEST(Schedule, ZeroBubbleH1) {
   for (int p : {2, 3, 4, 8})
     for (int m : {p, 2 * p, 3 * p + 1}) {
       SCOPED_TRACE("p=" + std::to_string(p) + " m=" + std::to_string(m));
-      const auto z = run(pm::Schedule::zero_bubble, p, m);
+      const auto z = run(pm::TrainingSchedule::zero_bubble, p, m);
       EXPECT_DOUBLE_EQ(z.makespan, 3.0 * m + (p - 1));
       EXPECT_EQ(z.peak_in_flight, p);  // 1F1B's
-      for (const auto& list : pm::make_schedule(pm::Schedule::zero_bubble, p, m))
+      for (const auto& list : pm::make_schedule(pm::TrainingSchedule::zero_bubble, p, m))
         for (const auto& op : list) EXPECT_NE(op.pass, pm::Pass::backward_weight);
     }
 }
@@ -81,9 +81,9 @@ TEST(Schedule, ZeroBubbleH1) {
 TEST(Schedule, CostsEnterTheMakespan) {
   const pm::PassCosts c{1.0, 2.0, 0.5};
   // One rank, no pipeline: the sum of everything.
-  EXPECT_DOUBLE_EQ(run(pm::Schedule::one_f_one_b, 1, 5, c).makespan, 5 * 3.5);
+  EXPECT_DOUBLE_EQ(run(pm::TrainingSchedule::one_f_one_b, 1, 5, c).makespan, 5 * 3.5);
   // 1F1B: (m + p - 1)(F + B + W) when every pass of a rank costs the same for every microbatch.
-  EXPECT_DOUBLE_EQ(run(pm::Schedule::one_f_one_b, 4, 8, c).makespan, (8 + 3) * 3.5);
+  EXPECT_DOUBLE_EQ(run(pm::TrainingSchedule::one_f_one_b, 4, 8, c).makespan, (8 + 3) * 3.5);
 }
 
 TEST(Schedule, SimulateRejectsWhatIsNotASchedule) {

@@ -97,8 +97,8 @@ def training(runs, ranks):
                 check(counter in b, f"{n} lacks {counter}")
             m = b["pipebench"]["params"]["microbatches"]
             # The schedules' memory: GPipe holds every microbatch, 1F1B and ZB-H1 at most one per rank.
-            chunks = 2 if s == "interleaved" else 1
-            check(b["messages"] == 2 * (ranks * chunks - 1) * m, f"{n}: messages {b['messages']}")
+            stages_per_rank = 2 if s == "interleaved" else 1
+            check(b["messages"] == 2 * (ranks * stages_per_rank - 1) * m, f"{n}: messages {b['messages']}")
             want = {"gpipe": m, "1f1b": min(m, ranks), "zero_bubble": min(m, ranks)}.get(s)
             if want is not None:
                 check(b["peak_in_flight"] == want, f"{n}: peak_in_flight {b['peak_in_flight']}, expected {want}")

@@ -22,9 +22,9 @@ namespace {
 
 using namespace mpi_pairs;
 
-class ChunkedInstance : public Instance {
+class ChunkedMessageInstance : public Instance {
  public:
-  ChunkedInstance(std::size_t bytes, double compute_percent, std::uint64_t seed)
+  ChunkedMessageInstance(std::size_t bytes, double compute_percent, std::uint64_t seed)
       : elements(bytes / sizeof(float)), rank(world().rank), sender(rank % 2 == 0), partner(sender ? rank + 1 : rank - 1) {
     require_ranks(2, "a sender and a receiver");
     if (world().size % 2 != 0)
@@ -103,31 +103,35 @@ class ChunkedInstance : public Instance {
   std::vector<double> ref, mag;
 };
 
-Entry entry(ChunkedInstance& in, std::shared_ptr<Tally> tally, bool overlap, EntryParts parts) {
-  return collective_entry(in.cal, static_cast<double>(in.elements * sizeof(float)), std::move(tally), overlap,
-                          std::move(parts));
+// Every entry of the pair moves the whole message.
+Entry entry(ChunkedMessageInstance& in, EntryParts parts) {
+  return collective_entry(std::move(parts), static_cast<double>(in.elements * sizeof(float)), &in.cal);
 }
 
-double flops(const ChunkedInstance& in) { return 2.0 * in.cal.degree * static_cast<double>(in.elements); }
+double flops(const ChunkedMessageInstance& in) { return 2.0 * in.cal.degree * static_cast<double>(in.elements); }
 
-Entry serial_entry(ChunkedInstance& in) {
-  ChunkedInstance* p = &in;
-  return entry(in, std::make_shared<Tally>(), false,
-               {[p] {
-                  if (p->sender) p->produce(0, p->elements);
-                  p->transfer(1);
-                  if (!p->sender) p->consume(0, p->elements);
-                },
-                [p] { p->poison(); }, [p] { return p->check(true, true); }, flops(in)});
+Entry serial_entry(ChunkedMessageInstance& in) {
+  ChunkedMessageInstance* chunked = &in;
+  return entry(in, {.run = [chunked](mpi::OverlapStats&) {
+                      if (chunked->sender) chunked->produce(0, chunked->elements);
+                      chunked->transfer(1);
+                      if (!chunked->sender) chunked->consume(0, chunked->elements);
+                    },
+                    .poison = [chunked] { chunked->poison(); },
+                    .check = [chunked] { return chunked->check(true, true); },
+                    .flops = flops(in)});
 }
 
 // One pipelined pass: the sender produces and sends chunk by chunk; the receiver posts every
 // receive, then consumes each chunk once it has arrived. The strategy decides who completes
 // the requests: the waits themselves (none), MPI_Testall between chunks (test), or the progress
 // thread (thread).
-void pipelined_pass(ChunkedInstance& in, mpi::Strategy strategy, std::size_t chunks, std::vector<MPI_Request>& r,
-                    mpi::ProgressThread* progress, mpi::OverlapStats& stats) {
-  const std::size_t base = progress ? progress->posted() : 0;
+void pipelined_pass(ChunkedMessageInstance& in, const Progress& progress, std::vector<MPI_Request>& r,
+                    mpi::OverlapStats& stats) {
+  const mpi::Strategy strategy = progress.strategy;
+  const std::size_t chunks = progress.chunks;
+  mpi::ProgressThread* thread = progress.thread.get();
+  const std::size_t base = thread ? thread->posted() : 0;
   auto test = [&](std::size_t upto) {
     int flag = 0;
     const double t0 = MPI_Wtime();
@@ -144,16 +148,16 @@ void pipelined_pass(ChunkedInstance& in, mpi::Strategy strategy, std::size_t chu
     for (std::size_t c = 0; c < chunks; ++c) {
       timed_compute([&] { in.produce(in.first(c, chunks), in.first(c + 1, chunks)); });
       in.post(c, chunks, &r[c]);
-      if (strategy == mpi::Strategy::thread) progress->post(&r[c]);
+      if (strategy == mpi::Strategy::thread) thread->post(&r[c]);
       if (strategy == mpi::Strategy::test) test(c + 1);
     }
   } else {
     for (std::size_t c = 0; c < chunks; ++c) in.post(c, chunks, &r[c]);
     if (strategy == mpi::Strategy::thread)
-      for (std::size_t c = 0; c < chunks; ++c) progress->post(&r[c]);
+      for (std::size_t c = 0; c < chunks; ++c) thread->post(&r[c]);
     for (std::size_t c = 0; c < chunks; ++c) {
       if (strategy == mpi::Strategy::thread)
-        progress->wait_for(base + c + 1);
+        thread->wait_for(base + c + 1);
       else
         PIPEBENCH_MPI_CHECK(MPI_Wait(&r[c], MPI_STATUS_IGNORE));
       timed_compute([&] { in.consume(in.first(c, chunks), in.first(c + 1, chunks)); });
@@ -161,106 +165,101 @@ void pipelined_pass(ChunkedInstance& in, mpi::Strategy strategy, std::size_t chu
     }
   }
   if (strategy == mpi::Strategy::thread)
-    progress->wait_for(base + chunks);
+    thread->wait_for(base + chunks);
   else
     PIPEBENCH_MPI_CHECK(MPI_Waitall(static_cast<int>(chunks), r.data(), MPI_STATUSES_IGNORE));
 }
 
-Entry pipelined_entry(ChunkedInstance& in, const Params& pt) {
-  const mpi::Strategy strategy = mpi::parse_strategy(pt.get("strategy"));
-  require_thread_multiple(strategy);
-  const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
-  std::string label;
-  auto progress = progress_thread(strategy, chunks, label);
-  auto requests = std::make_shared<std::vector<MPI_Request>>(chunks, MPI_REQUEST_NULL);
-  auto tally = std::make_shared<Tally>();
-  ChunkedInstance* p = &in;
-  Entry e = entry(in, tally, true,
-                  {[p, strategy, chunks, progress, requests, tally] {
-                     mpi::OverlapStats stats;
-                     pipelined_pass(*p, strategy, chunks, *requests, progress.get(), stats);
-                     tally->overlap += stats;
-                   },
-                   [p] { p->poison(); }, [p] { return p->check(true, true); }, flops(in)});
-  e.label = label;
-  return e;
+Entry pipelined_entry(ChunkedMessageInstance& in, const Params& pt) {
+  const Progress progress = progress_of(pt, static_cast<std::size_t>(pt.get_int("chunks")));
+  auto requests = std::make_shared<std::vector<MPI_Request>>(progress.chunks, MPI_REQUEST_NULL);
+  ChunkedMessageInstance* chunked = &in;
+  return entry(in, {.run = [chunked, progress, requests](mpi::OverlapStats& stats) {
+                      pipelined_pass(*chunked, progress, *requests, stats);
+                    },
+                    .poison = [chunked] { chunked->poison(); },
+                    .check = [chunked] { return chunked->check(true, true); },
+                    .flops = flops(in),
+                    .overlap = OverlapCounters::compute_and_tests,
+                    .label = progress.label});
 }
 
-Entry produce_entry(ChunkedInstance& in, const Params& pt) {
+Entry produce_entry(ChunkedMessageInstance& in, const Params& pt) {
   const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
-  ChunkedInstance* p = &in;
-  return entry(in, std::make_shared<Tally>(), false,
-               {[p, chunks] {
-                  if (p->sender)
-                    for (std::size_t c = 0; c < chunks; ++c) p->produce(p->first(c, chunks), p->first(c + 1, chunks));
-                },
-                [p] {
-                  if (p->sender) p->poison();
-                },
-                [p] { return p->check(p->sender, false); }, 0.0});
+  ChunkedMessageInstance* chunked = &in;
+  return entry(in, {.run = [chunked, chunks](mpi::OverlapStats&) {
+                      if (chunked->sender)
+                        for (std::size_t c = 0; c < chunks; ++c)
+                          chunked->produce(chunked->first(c, chunks), chunked->first(c + 1, chunks));
+                    },
+                    .poison = [chunked] {
+                      if (chunked->sender) chunked->poison();
+                    },
+                    .check = [chunked] { return chunked->check(chunked->sender, false); }});
 }
 
-Entry comm_entry(ChunkedInstance& in, const Params& pt) {
+Entry comm_entry(ChunkedMessageInstance& in, const Params& pt) {
   const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
-  ChunkedInstance* p = &in;
-  if (p->sender) p->produce(0, p->elements);  // what is sent is the real message
-  return entry(in, std::make_shared<Tally>(), false,
-               {[p, chunks] { p->transfer(chunks); },
-                [p] {
-                  if (!p->sender) p->poison();
-                },
-                [p] { return p->check(!p->sender, false); }, 0.0});
+  ChunkedMessageInstance* chunked = &in;
+  if (chunked->sender) chunked->produce(0, chunked->elements);  // what is sent is the real message
+  return entry(in, {.run = [chunked, chunks](mpi::OverlapStats&) { chunked->transfer(chunks); },
+                    .poison = [chunked] {
+                      if (!chunked->sender) chunked->poison();
+                    },
+                    .check = [chunked] { return chunked->check(!chunked->sender, false); }});
 }
 
-Entry consume_entry(ChunkedInstance& in, const Params& pt) {
+Entry consume_entry(ChunkedMessageInstance& in, const Params& pt) {
   const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
-  ChunkedInstance* p = &in;
-  std::copy_n(p->expected.data(), p->elements, p->msg.data());  // the message as received
-  return entry(in, std::make_shared<Tally>(), false,
-               {[p, chunks] {
-                  if (!p->sender)
-                    for (std::size_t c = 0; c < chunks; ++c) p->consume(p->first(c, chunks), p->first(c + 1, chunks));
-                },
-                [p] { std::fill_n(p->out.data(), p->elements, std::numeric_limits<float>::quiet_NaN()); },
-                [p] { return p->check(false, true); }, 0.0});
+  ChunkedMessageInstance* chunked = &in;
+  std::copy_n(chunked->expected.data(), chunked->elements, chunked->msg.data());  // the message as received
+  return entry(in, {.run = [chunked, chunks](mpi::OverlapStats&) {
+                      if (!chunked->sender)
+                        for (std::size_t c = 0; c < chunks; ++c)
+                          chunked->consume(chunked->first(c, chunks), chunked->first(c + 1, chunks));
+                    },
+                    .poison = [chunked] {
+                      std::fill_n(chunked->out.data(), chunked->elements, std::numeric_limits<float>::quiet_NaN());
+                    },
+                    .check = [chunked] { return chunked->check(false, true); }});
 }
 
 Pair make_chunked_pair(const Suite& suite) {
   const bool full = suite.options.full;
   using V = std::vector<std::string>;
-  Pair p = mpi_pair(suite, "chunked");
-  p.axes = {{"bytes", full ? V{"1048576", "16777216", "67108864"} : V{"16777216"}},
-            {"compute", full ? V{"50", "100", "200"} : V{"100"}}};
+  Pair pair = mpi_pair(suite, "chunked");
+  pair.axes = {{"bytes", full ? V{"1048576", "16777216", "67108864"} : V{"16777216"}},
+                {"compute", full ? V{"50", "100", "200"} : V{"100"}}};
   const Axis chunks = chunks_axis(full), strategy = strategy_axis();
   const std::uint64_t seed = suite.options.seed;
-  p.make_instance = [seed](const Params& pt) {
-    return std::make_unique<ChunkedInstance>(static_cast<std::size_t>(pt.get_int("bytes")),
-                                             static_cast<double>(pt.get_int("compute")), seed);
+  pair.make_instance = [seed](const Params& pt) {
+    return std::make_unique<ChunkedMessageInstance>(static_cast<std::size_t>(pt.get_int("bytes")),
+                                                    static_cast<double>(pt.get_int("compute")), seed);
   };
   // OSU's and IMB's t_pure here: the chunks sent alone; t_CPU: produce or consume in the run.
-  p.validate = [](const Params& pt) {
+  pair.validate = [](const Params& pt) {
     if (std::string why = mpi_pairs::validate_common(pt); !why.empty()) return why;
     if (pt.has("chunks") && pt.get_int("chunks") > pt.get_int("bytes") / static_cast<std::int64_t>(sizeof(float)))
       return "--chunks " + pt.get("chunks") + ": more chunks than the floats of --bytes " + pt.get("bytes");
     return std::string();
   };
-  p.variants = {
-      variant<ChunkedInstance>("serial", Role::serial, {},
-                               [](ChunkedInstance& in, const Params&) { return serial_entry(in); }),
-      variant<ChunkedInstance>("pipelined", Role::pipelined, {chunks, strategy},
-                               [](ChunkedInstance& in, const Params& pt) { return pipelined_entry(in, pt); }),
-      variant<ChunkedInstance>("stage_produce", Role::stage, {chunks},
-                               [](ChunkedInstance& in, const Params& pt) { return produce_entry(in, pt); }),
-      with_kind(variant<ChunkedInstance>("stage_comm", Role::stage, {chunks},
-                                         [](ChunkedInstance& in, const Params& pt) { return comm_entry(in, pt); }),
+  using I = ChunkedMessageInstance;
+  pair.variants = {
+      variant<I>("serial", Role::serial, {}, [](I& in, const Params&) { return serial_entry(in); }),
+      // The pipeline formula over produce, send and consume, one chunk at a time.
+      with_model(variant<I>("pipelined", Role::pipelined, {chunks, strategy},
+                            [](I& in, const Params& pt) { return pipelined_entry(in, pt); }),
+                 with_overlap_percentages(pipeline_model(shape_from("chunks")))),
+      variant<I>("stage_produce", Role::stage, {chunks}, [](I& in, const Params& pt) { return produce_entry(in, pt); }),
+      with_kind(variant<I>("stage_comm", Role::stage, {chunks},
+                           [](I& in, const Params& pt) { return comm_entry(in, pt); }),
                 StageKind::transfer),
-      variant<ChunkedInstance>("stage_consume", Role::stage, {chunks},
-                               [](ChunkedInstance& in, const Params& pt) { return consume_entry(in, pt); }),
+      variant<I>("stage_consume", Role::stage, {chunks}, [](I& in, const Params& pt) { return consume_entry(in, pt); }),
   };
-  p.context = {{"pairs", "rank 2i sends to rank 2i+1; an odd number of ranks is a skip"},
-               {"compute", "produce and consume: the intensity polynomial over the message, each calibrated to "
-                           "compute% of the whole message's transfer"}};
-  return p;
+  pair.context = {{"pairs", "rank 2i sends to rank 2i+1; an odd number of ranks is a skip"},
+                  {"compute", "produce and consume: the intensity polynomial over the message, each calibrated to "
+                              "compute% of the whole message's transfer"}};
+  return pair;
 }
 
 }  // namespace

@@ -147,89 +147,93 @@ class CollectiveInstance : public Instance {
   std::vector<double> ref, mag;
 };
 
-Entry entry(CollectiveInstance& in, std::shared_ptr<Tally> tally, bool overlap, EntryParts parts) {
-  return collective_entry(in.cal, static_cast<double>(in.send.size() * sizeof(float)), std::move(tally), overlap,
-                          std::move(parts));
+// Every entry of the pair moves this rank's send buffer.
+Entry entry(CollectiveInstance& in, EntryParts parts) {
+  return collective_entry(std::move(parts), static_cast<double>(in.send.size() * sizeof(float)), &in.cal);
 }
 
 double flops(const CollectiveInstance& in) { return 2.0 * in.cal.degree * static_cast<double>(in.cells); }
 
 Entry serial_entry(CollectiveInstance& in) {
-  CollectiveInstance* p = &in;
-  return entry(in, std::make_shared<Tally>(), false,
-               {[p] {
-                  p->blocking();
-                  p->compute(0, p->cells);
-                },
-                [p] { p->poison_all(); }, [p] { return p->check_both(); }, flops(in)});
+  CollectiveInstance* coll = &in;
+  return entry(in, {.run = [coll](mpi::OverlapStats&) {
+                      coll->blocking();
+                      coll->compute(0, coll->cells);
+                    },
+                    .poison = [coll] { coll->poison_all(); },
+                    .check = [coll] { return coll->check_both(); },
+                    .flops = flops(in)});
 }
 
 Entry pipelined_entry(CollectiveInstance& in, const Params& pt) {
-  const mpi::Strategy strategy = mpi::parse_strategy(pt.get("strategy"));
-  require_thread_multiple(strategy);
-  const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
-  std::string label;
-  auto progress = progress_thread(strategy, 4, label);
-  auto tally = std::make_shared<Tally>();
-  CollectiveInstance* p = &in;
-  Entry e = entry(in, tally, true,
-                  {[p, strategy, chunks, progress, tally] {
-                     MPI_Request r;
-                     const int count = p->post(&r);
-                     tally->overlap += mpi::overlap(
-                         strategy, &r, count, chunks,
-                         [&](std::size_t c) { p->compute(p->cells * c / chunks, p->cells * (c + 1) / chunks); },
-                         progress.get());
-                   },
-                   [p] { p->poison_all(); }, [p] { return p->check_both(); }, flops(in)});
-  e.label = label;
-  return e;
+  const Progress progress = progress_of(pt, 4);
+  CollectiveInstance* coll = &in;
+  return entry(in, {.run = [coll, progress](mpi::OverlapStats& stats) {
+                      MPI_Request r;
+                      const int count = coll->post(&r);
+                      const std::size_t chunks = progress.chunks;
+                      stats += mpi::overlap(
+                          progress.strategy, &r, count, chunks,
+                          [&](std::size_t c) {
+                            coll->compute(coll->cells * c / chunks, coll->cells * (c + 1) / chunks);
+                          },
+                          progress.thread.get());
+                    },
+                    .poison = [coll] { coll->poison_all(); },
+                    .check = [coll] { return coll->check_both(); },
+                    .flops = flops(in),
+                    .overlap = OverlapCounters::compute_and_tests,
+                    .label = progress.label});
 }
 
 Entry comm_entry(CollectiveInstance& in) {
-  CollectiveInstance* p = &in;
-  return entry(in, std::make_shared<Tally>(), false,
-               {[p] { p->nonblocking_alone(); }, [p] { p->poison_recv(); }, [p] { return p->check_recv(); }, 0.0});
+  CollectiveInstance* coll = &in;
+  return entry(in, {.run = [coll](mpi::OverlapStats&) { coll->nonblocking_alone(); },
+                    .poison = [coll] { coll->poison_recv(); },
+                    .check = [coll] { return coll->check_recv(); }});
 }
 
 Entry compute_entry(CollectiveInstance& in) {
-  CollectiveInstance* p = &in;
-  return entry(in, std::make_shared<Tally>(), false,
-               {[p] { p->compute(0, p->cells); }, [p] { p->poison_out(); }, [p] { return p->check_out(); }, flops(in)});
+  CollectiveInstance* coll = &in;
+  return entry(in, {.run = [coll](mpi::OverlapStats&) { coll->compute(0, coll->cells); },
+                    .poison = [coll] { coll->poison_out(); },
+                    .check = [coll] { return coll->check_out(); },
+                    .flops = flops(in)});
 }
 
 Pair make_collective_pair(const Suite& suite, Collective kind) {
   const bool full = suite.options.full;
   using V = std::vector<std::string>;
-  Pair p = mpi_pair(suite, kind == Collective::allreduce ? "iallreduce" : "ialltoall");
-  p.axes = {{"bytes", full ? V{"1024", "4096", "65536", "1048576", "4194304"} : V{"4096", "1048576"}},
-            {"compute", full ? V{"50", "100", "200"} : V{"100"}}};
+  Pair pair = mpi_pair(suite, kind == Collective::allreduce ? "iallreduce" : "ialltoall");
+  pair.axes = {{"bytes", full ? V{"1024", "4096", "65536", "1048576", "4194304"} : V{"4096", "1048576"}},
+                {"compute", full ? V{"50", "100", "200"} : V{"100"}}};
   const Axis chunks = chunks_axis(full), strategy = strategy_axis();
   const std::uint64_t seed = suite.options.seed;
-  p.make_instance = [seed, kind](const Params& pt) {
+  pair.make_instance = [seed, kind](const Params& pt) {
     return std::make_unique<CollectiveInstance>(kind, static_cast<std::size_t>(pt.get_int("bytes")),
                                                 static_cast<double>(pt.get_int("compute")), seed);
   };
-  p.ideal = [](const std::map<std::string, double>& stages, const Params&) {
-    return std::max(stages.at("stage_comm"), stages.at("stage_compute"));  // independent: full overlap
-  };
-  p.variants = {
+  pair.variants = {
       variant<CollectiveInstance>("serial", Role::serial, {},
                                   [](CollectiveInstance& in, const Params&) { return serial_entry(in); }),
-      variant<CollectiveInstance>("pipelined", Role::pipelined, {chunks, strategy},
-                                  [](CollectiveInstance& in, const Params& pt) { return pipelined_entry(in, pt); }),
+      with_model(variant<CollectiveInstance>("pipelined", Role::pipelined, {chunks, strategy},
+                                             [](CollectiveInstance& in, const Params& pt) { return pipelined_entry(in, pt); }),
+                 // The compute is independent of the collective: at best they overlap fully.
+                 with_overlap_percentages(own_model(
+                     [](const ModelInputs& in) { return std::max(in.stages.at("stage_comm"), in.stages.at("stage_compute")); },
+                     {"stage_comm", "stage_compute"}))),
       with_kind(variant<CollectiveInstance>("stage_comm", Role::stage, {},
                                             [](CollectiveInstance& in, const Params&) { return comm_entry(in); }),
                 StageKind::transfer),
       variant<CollectiveInstance>("stage_compute", Role::stage, {},
                                   [](CollectiveInstance& in, const Params&) { return compute_entry(in); }),
   };
-  p.context = {{"message", kind == Collective::allreduce ? "bytes per rank, MPI_SUM of floats"
-                                                          : "bytes per rank and destination (MPI_FLOAT blocks)"},
-               {"compute", "the intensity polynomial over floats of each rank's own, independent of the collective; "
-                           "cells (then Horner steps) calibrated so it takes compute% of the non-blocking "
-                           "collective alone"}};
-  return p;
+  pair.context = {{"message", kind == Collective::allreduce ? "bytes per rank, MPI_SUM of floats"
+                                                             : "bytes per rank and destination (MPI_FLOAT blocks)"},
+                  {"compute", "the intensity polynomial over floats of each rank's own, independent of the collective; "
+                              "cells (then Horner steps) calibrated so it takes compute% of the non-blocking "
+                              "collective alone"}};
+  return pair;
 }
 
 Pair make_iallreduce_pair(const Suite& suite) { return make_collective_pair(suite, Collective::allreduce); }

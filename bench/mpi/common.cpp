@@ -30,14 +30,13 @@ std::int64_t iterations(const SuiteOptions& options) {
 }
 
 Pair mpi_pair(const Suite& suite, std::string workload) {
-  Pair p;
-  p.domain = "mpi";
-  p.workload = std::move(workload);
-  p.timing = Timing::manual;
-  p.iterations = iterations(suite.options);
-  p.validate = validate_common;
-  p.metrics = overlap_metrics;
-  return p;
+  Pair pair;
+  pair.domain = "mpi";
+  pair.workload = std::move(workload);
+  pair.timing = Timing::manual;
+  pair.iterations = iterations(suite.options);
+  pair.validate = validate_common;
+  return pair;
 }
 
 Axis chunks_axis(bool full) {
@@ -48,8 +47,7 @@ Axis strategy_axis() { return {"strategy", kStrategies}; }
 
 std::string validate_common(const Params& pt) {
   const auto bytes = pt.get_int("bytes");
-  if (bytes % static_cast<std::int64_t>(sizeof(float)) != 0)
-    return "--bytes " + std::to_string(bytes) + ": not a whole number of 4-byte floats";
+  if (std::string why = whole_elements(bytes, sizeof(float), "--bytes", "4-byte floats"); !why.empty()) return why;
   if (pt.has("compute") && pt.get_int("compute") > 100000)
     return "--compute " + pt.get("compute") + ": at most 100000 (percent of the communication)";
   if (bytes > (std::int64_t{1} << 30)) return "--bytes " + std::to_string(bytes) + ": at most 1 GiB per message";
@@ -165,67 +163,88 @@ kernels::Verdict agreed(const kernels::Verdict& local) {
   return v;
 }
 
-std::function<double()> timed_collectively(std::shared_ptr<Tally> tally, std::function<void()> iteration) {
-  return [tally, iteration = std::move(iteration)] {
-    if (tally->iterations == 0) tally->overlap = {};  // what the untimed warm-up ran is not counted
-    const mpi::IterationTime t = mpi::time_collectively(iteration);
+namespace {
+
+// The per-iteration bookkeeping of a timed entry.
+struct Tally {
+  double local_seconds = 0.0;  // this rank's own time, summed over iterations
+  std::size_t iterations = 0;
+  mpi::OverlapStats overlap;  // summed over iterations
+};
+
+// Per-rank time spread (min, mean, max over ranks of each rank's mean) and imbalance = max /
+// mean; then, as `overlap` asks, the slowest rank's compute inside the run and the tests per
+// iteration with their time. Starts the tally afresh.
+std::vector<std::pair<std::string, double>> counters_of(Tally& tally, OverlapCounters overlap) {
+  std::vector<std::pair<std::string, double>> out;
+  const double n = static_cast<double>(std::max<std::size_t>(tally.iterations, 1));
+  const mpi::Spread s = mpi::spread_over_ranks(tally.local_seconds / n);
+  out.push_back({"rank_time_min", s.min});
+  out.push_back({"rank_time_mean", s.mean});
+  out.push_back({"rank_time_max", s.max});
+  out.push_back({"imbalance", s.mean > 0 ? s.max / s.mean : 1.0});
+  if (overlap != OverlapCounters::none)
+    out.push_back({"compute_in_run", mpi::spread_over_ranks(tally.overlap.compute_seconds / n).max});
+  if (overlap == OverlapCounters::compute_and_tests) {
+    out.push_back({"tests_per_iteration", static_cast<double>(tally.overlap.tests) / n});
+    out.push_back({"test_time", mpi::spread_over_ranks(tally.overlap.test_seconds / n).max});
+  }
+  tally = Tally{};
+  return out;
+}
+
+}  // namespace
+
+Entry collective_entry(EntryParts parts, double bytes, const Calibration* calibration) {
+  auto tally = std::make_shared<Tally>();
+  Entry e;
+  // Untimed runs (the warm-up, the pass from poison) count nothing.
+  e.run = [run = parts.run] {
+    mpi::OverlapStats ignored;
+    run(ignored);
+  };
+  e.timed = [tally, run = std::move(parts.run)] {
+    mpi::OverlapStats stats;
+    const mpi::IterationTime t = mpi::time_collectively([&] { run(stats); });
     tally->local_seconds += t.local;
     ++tally->iterations;
+    tally->overlap += stats;
     return t.slowest;
   };
-}
-
-std::function<std::vector<std::pair<std::string, double>>()> tally_counters(std::shared_ptr<Tally> tally,
-                                                                             bool overlap) {
-  return [tally, overlap] {
-    std::vector<std::pair<std::string, double>> out;
-    const double n = static_cast<double>(std::max<std::size_t>(tally->iterations, 1));
-    const mpi::Spread s = mpi::spread_over_ranks(tally->local_seconds / n);
-    out.push_back({"rank_time_min", s.min});
-    out.push_back({"rank_time_mean", s.mean});
-    out.push_back({"rank_time_max", s.max});
-    out.push_back({"imbalance", s.mean > 0 ? s.max / s.mean : 1.0});
-    if (overlap) {
-      out.push_back({"compute_in_run", mpi::spread_over_ranks(tally->overlap.compute_seconds / n).max});
-      out.push_back({"tests_per_iteration", static_cast<double>(tally->overlap.tests) / n});
-      out.push_back({"test_time", mpi::spread_over_ranks(tally->overlap.test_seconds / n).max});
-    }
-    tally->reset();
-    return out;
-  };
-}
-
-Entry collective_entry(const Calibration& cal, double bytes, std::shared_ptr<Tally> tally, bool overlap,
-                       EntryParts parts) {
-  Entry e;
-  e.run = std::move(parts.run);
-  e.timed = timed_collectively(tally, e.run);
-  e.measured = tally_counters(tally, overlap);
+  e.measured = [tally, overlap = parts.overlap] { return counters_of(*tally, overlap); };
   e.poison = std::move(parts.poison);
   e.check = [check = std::move(parts.check)] { return agreed(check()); };
   e.flops = parts.flops;
   e.bytes = bytes;
-  e.counters = {{"compute_intended", cal.intended_seconds},
-                {"comm_calibrated", cal.comm_seconds},
-                {"degree", static_cast<double>(cal.degree)}};
+  e.label = std::move(parts.label);
+  if (calibration)
+    e.counters = {{"compute_intended", calibration->intended_seconds},
+                  {"comm_calibrated", calibration->comm_seconds},
+                  {"degree", static_cast<double>(calibration->degree)}};
   return e;
 }
 
-std::shared_ptr<mpi::ProgressThread> progress_thread(mpi::Strategy strategy, std::size_t capacity,
-                                                     std::string& label) {
-  if (strategy != mpi::Strategy::thread) return nullptr;
-  const mpi::ProgressPlacement place = mpi::place_progress_thread(world().ranks_per_node);
-  label = place.label;
-  return std::make_shared<mpi::ProgressThread>(capacity, place.core);
+Progress progress_of(const Params& pt, std::size_t capacity) {
+  Progress progress;
+  progress.strategy = mpi::parse_strategy(pt.get("strategy"));
+  if (progress.strategy == mpi::Strategy::thread && world().thread_level < MPI_THREAD_MULTIPLE)
+    throw Skip(std::string("the thread strategy needs MPI_THREAD_MULTIPLE; the library provided ") +
+               mpi::thread_level_name(world().thread_level) + " (--thread-level or the library's build)");
+  progress.chunks = static_cast<std::size_t>(pt.get_int("chunks"));
+  if (progress.strategy == mpi::Strategy::thread) {
+    const mpi::ProgressPlacement place = mpi::place_progress_thread(world().ranks_per_node);
+    progress.label = place.label;
+    progress.thread = std::make_shared<mpi::ProgressThread>(capacity, place.core);
+  }
+  return progress;
 }
 
-std::vector<std::pair<std::string, double>> overlap_metrics(const std::map<std::string, double>& stages,
-                                                            double pipelined, const std::map<std::string, double>& counters) {
-  std::vector<std::pair<std::string, double>> out;
-  const auto comm = stages.find("stage_comm");
-  const auto cpu = counters.find("compute_in_run");
-  if (comm == stages.end() || cpu == counters.end() || comm->second <= 0 || cpu->second <= 0) return out;
-  const double t_pure = comm->second, t_cpu = cpu->second;
+Counters overlap_metrics(const ModelValues& model) {
+  Counters out;
+  const auto comm = model.stages.find("stage_comm");
+  const auto cpu = model.measured.find("compute_in_run");
+  if (comm == model.stages.end() || cpu == model.measured.end() || comm->second <= 0 || cpu->second <= 0) return out;
+  const double t_pure = comm->second, t_cpu = cpu->second, pipelined = model.seconds;
   // OSU Micro-Benchmarks (osu_iallreduce & co.): 100 - 100 (t_overall - t_compute) / t_pure, floored at 0.
   out.push_back({"osu_overlap_pct", std::max(0.0, 100.0 - 100.0 * (pipelined - t_cpu) / t_pure)});
   // Intel MPI Benchmarks, IMB-NBC: 100 max(0, min(1, (t_pure + t_CPU - t_ovrl) / min(t_pure, t_CPU))).
@@ -234,16 +253,15 @@ std::vector<std::pair<std::string, double>> overlap_metrics(const std::map<std::
   return out;
 }
 
+Model with_overlap_percentages(Model model) {
+  model.metrics = overlap_metrics;
+  return model;
+}
+
 void require_ranks(int minimum, const char* why) {
   if (world().size < minimum)
     throw Skip("needs at least " + std::to_string(minimum) + " MPI ranks (" + why + "); this run has " +
                std::to_string(world().size) + ": mpirun -np " + std::to_string(minimum) + " or more");
-}
-
-void require_thread_multiple(mpi::Strategy strategy) {
-  if (strategy == mpi::Strategy::thread && world().thread_level < MPI_THREAD_MULTIPLE)
-    throw Skip(std::string("the thread strategy needs MPI_THREAD_MULTIPLE; the library provided ") +
-               mpi::thread_level_name(world().thread_level) + " (--thread-level or the library's build)");
 }
 
 }  // namespace pipebench::bench::mpi_pairs

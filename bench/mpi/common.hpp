@@ -45,45 +45,50 @@ double median_of_collective(const std::function<void()>& work, int samples);
 // A verdict every rank returns: the worst rank's (every rank then exits alike).
 kernels::Verdict agreed(const kernels::Verdict& local);
 
-// The per-iteration bookkeeping of a timed MPI entry.
-struct Tally {
-  double local_seconds = 0.0;  // this rank's own time, summed over iterations
-  std::size_t iterations = 0;
-  mpi::OverlapStats overlap;   // summed over iterations
-  void reset() { *this = Tally{}; }
+// What an entry reports of the overlap its iterations measured (mpi::OverlapStats), beside the
+// per-rank time spread every entry reports.
+enum class OverlapCounters {
+  none,
+  compute,            // compute_in_run: the compute time inside the run (slowest rank: IMB's t_CPU)
+  compute_and_tests,  // and the MPI_Testall calls and their time per iteration (progress strategies)
 };
 
-// Entry::timed for collective work: barrier, time, slowest rank's time (what is reported).
-std::function<double()> timed_collectively(std::shared_ptr<Tally> tally, std::function<void()> iteration);
-// Entry::measured: per-rank time spread (min, mean, max over ranks of each rank's mean) and
-// imbalance = max / mean; with `overlap`, the compute time inside the overlapped run (slowest
-// rank: IMB's t_CPU) and the MPI_Test calls and their time per iteration.
-std::function<std::vector<std::pair<std::string, double>>()> tally_counters(std::shared_ptr<Tally> tally,
-                                                                             bool overlap);
-
-// The parts of an entry whose iteration is collective work; collective_entry adds the timing
-// (slowest rank), the counters (tally, calibration) and the agreed verdict.
+// An entry whose iteration is collective work, by its parts.
+// Every member has a default: a designated initializer names only what an entry has.
 struct EntryParts {
-  std::function<void()> run;
-  std::function<void()> poison;
-  std::function<kernels::Verdict()> check;  // this rank's verdict
+  std::function<void(mpi::OverlapStats&)> run = {};  // one iteration; what it overlapped, into the stats
+  std::function<void()> poison = {};
+  std::function<kernels::Verdict()> check = {};  // this rank's verdict
   double flops = 0.0;
+  OverlapCounters overlap = OverlapCounters::none;
+  std::string label = {};
 };
-Entry collective_entry(const Calibration& cal, double bytes, std::shared_ptr<Tally> tally, bool overlap,
-                       EntryParts parts);
-// For the thread strategy, the progress thread, placed, and the label saying where it runs;
-// for the others, none.
-std::shared_ptr<mpi::ProgressThread> progress_thread(mpi::Strategy strategy, std::size_t capacity,
-                                                     std::string& label);
+// The entry: timed by the slowest rank, with the per-rank spread and `parts.overlap`'s counters
+// (the timed iterations' only), and a verdict every rank agrees on. `bytes`: what an iteration
+// moves; `calibration`, for a calibrated pair: its counters (compute_intended, comm_calibrated,
+// degree).
+Entry collective_entry(EntryParts parts, double bytes, const Calibration* calibration = nullptr);
 
-// OSU's and IMB's overlap percentages and the model's counters from the same raw times, for a
-// pair whose pipelined entries have a `stage_comm` and a `stage_compute` sibling.
-std::vector<std::pair<std::string, double>> overlap_metrics(const std::map<std::string, double>& stages,
-                                                            double pipelined, const std::map<std::string, double>& counters);
+// How a pipelined variant overlaps, from its point: the progress strategy (a skip when it needs
+// a thread level the library did not provide), the compute chunks between which the test
+// strategy tests, and for the thread strategy the progress thread, placed, holding up to
+// `capacity` requests at once, with the label saying where it runs.
+struct Progress {
+  mpi::Strategy strategy = mpi::Strategy::none;
+  std::size_t chunks = 1;
+  std::shared_ptr<mpi::ProgressThread> thread;  // Strategy::thread only
+  std::string label;                            // likewise
+};
+Progress progress_of(const Params& pt, std::size_t capacity);
+
+// OSU's and IMB's overlap percentages from the same raw times as the model, for a pipelined
+// entry with a `stage_comm` sibling and a measured `compute_in_run`.
+Counters overlap_metrics(const ModelValues& model);
+// `model`, reporting those percentages too.
+Model with_overlap_percentages(Model model);
 
 // Skips an entry that cannot run here, with the same reason on every rank.
 void require_ranks(int minimum, const char* why);
-void require_thread_multiple(mpi::Strategy strategy);
 
 // The fixed iteration count of every entry (--iterations; 30 quick, 100 full): the same on
 // every rank, or the collectives inside an iteration would pair up wrongly.
@@ -92,7 +97,7 @@ std::int64_t iterations(const SuiteOptions& options);
 std::string validate_common(const Params& pt);
 
 // What every MPI pair shares: timing by the slowest rank (Timing::manual), the fixed iteration
-// count, the common checks, and OSU's and IMB's percentages for its pipelined entries.
+// count and the common checks.
 Pair mpi_pair(const Suite& suite, std::string workload);
 // The pipelined variants' own axes: the compute chunks (between which the test strategy tests)
 // and the progress strategy.

@@ -128,52 +128,50 @@ class HaloInstance : public Instance {
 // The cells one entry computes, for its FLOPs.
 double flops(const HaloInstance& in, std::size_t cells) { return 2.0 * in.cal.degree * static_cast<double>(cells); }
 
-Entry entry(HaloInstance& in, std::shared_ptr<Tally> tally, bool overlap, EntryParts parts) {
-  return collective_entry(in.cal, 2.0 * static_cast<double>(in.h * sizeof(float)), std::move(tally), overlap,
-                          std::move(parts));
+// Every halo entry moves the two halo rows each way.
+Entry entry(HaloInstance& in, EntryParts parts) {
+  return collective_entry(std::move(parts), 2.0 * static_cast<double>(in.h * sizeof(float)), &in.cal);
 }
 
 Entry serial_entry(HaloInstance& in) {
-  HaloInstance* p = &in;
-  return entry(in, std::make_shared<Tally>(), false,
-               {[p] {
-                  p->exchange();
-                  p->compute(0, p->n);
-                },
-                [p] { p->poison_all(); }, [p] { return p->check_out(0, p->n); }, flops(in, in.n)});
+  HaloInstance* halo = &in;
+  return entry(in, {.run = [halo](mpi::OverlapStats&) {
+                      halo->exchange();
+                      halo->compute(0, halo->n);
+                    },
+                    .poison = [halo] { halo->poison_all(); },
+                    .check = [halo] { return halo->check_out(0, halo->n); },
+                    .flops = flops(in, in.n)});
 }
 
 Entry pipelined_entry(HaloInstance& in, const Params& pt) {
-  const mpi::Strategy strategy = mpi::parse_strategy(pt.get("strategy"));
-  require_thread_multiple(strategy);
-  const auto chunks = static_cast<std::size_t>(pt.get_int("chunks"));
-  std::string label;
-  auto progress = progress_thread(strategy, 8, label);
-  auto tally = std::make_shared<Tally>();
-  HaloInstance* p = &in;
-  Entry e = entry(in, tally, true,
-                  {[p, strategy, chunks, progress, tally] {
-                     MPI_Request r[4];
-                     const int count = p->post(r);
-                     const std::size_t first = p->h, interior = p->n - 2 * p->h;
-                     tally->overlap += mpi::overlap(
-                         strategy, r, count, chunks,
-                         [&](std::size_t c) {
-                           p->compute(first + interior * c / chunks, first + interior * (c + 1) / chunks);
-                         },
-                         progress.get());
-                     p->compute(0, p->h);
-                     p->compute(p->n - p->h, p->n);
-                   },
-                   [p] { p->poison_all(); }, [p] { return p->check_out(0, p->n); }, flops(in, in.n)});
-  e.label = label;
-  return e;
+  const Progress progress = progress_of(pt, 8);
+  HaloInstance* halo = &in;
+  return entry(in, {.run = [halo, progress](mpi::OverlapStats& stats) {
+                      MPI_Request r[4];
+                      const int count = halo->post(r);
+                      const std::size_t first = halo->h, interior = halo->n - 2 * halo->h, chunks = progress.chunks;
+                      stats += mpi::overlap(
+                          progress.strategy, r, count, chunks,
+                          [&](std::size_t c) {
+                            halo->compute(first + interior * c / chunks, first + interior * (c + 1) / chunks);
+                          },
+                          progress.thread.get());
+                      halo->compute(0, halo->h);
+                      halo->compute(halo->n - halo->h, halo->n);
+                    },
+                    .poison = [halo] { halo->poison_all(); },
+                    .check = [halo] { return halo->check_out(0, halo->n); },
+                    .flops = flops(in, in.n),
+                    .overlap = OverlapCounters::compute_and_tests,
+                    .label = progress.label});
 }
 
 Entry comm_entry(HaloInstance& in) {
-  HaloInstance* p = &in;
-  return entry(in, std::make_shared<Tally>(), false,
-               {[p] { p->exchange(); }, [p] { p->poison_halos(); }, [p] { return p->check_halos(); }, 0.0});
+  HaloInstance* halo = &in;
+  return entry(in, {.run = [halo](mpi::OverlapStats&) { halo->exchange(); },
+                    .poison = [halo] { halo->poison_halos(); },
+                    .check = [halo] { return halo->check_halos(); }});
 }
 
 // The compute alone over the whole block, the interior (what overlaps the exchange) or the two
@@ -181,53 +179,54 @@ Entry comm_entry(HaloInstance& in) {
 enum class Part { all, interior, boundary };
 
 Entry compute_entry(HaloInstance& in, Part part) {
-  HaloInstance* p = &in;
-  p->exchange();
+  HaloInstance* halo = &in;
+  halo->exchange();
   const std::size_t cells = part == Part::all ? in.n : part == Part::interior ? in.n - 2 * in.h : 2 * in.h;
-  return entry(in, std::make_shared<Tally>(), false,
-               {[p, part] {
-                  if (part == Part::all) {
-                    p->compute(0, p->n);
-                  } else if (part == Part::interior) {
-                    p->compute(p->h, p->n - p->h);
-                  } else {
-                    p->compute(0, p->h);
-                    p->compute(p->n - p->h, p->n);
-                  }
-                },
-                [p] { p->poison_out(); },
-                [p, part] {
-                  if (part == Part::interior) return p->check_out(p->h, p->n - p->h);
-                  if (part == Part::all) return p->check_out(0, p->n);
-                  const kernels::Verdict left = p->check_out(0, p->h);
-                  return left.ok() ? p->check_out(p->n - p->h, p->n) : left;
-                },
-                flops(in, cells)});
+  return entry(in, {.run = [halo, part](mpi::OverlapStats&) {
+                      if (part == Part::all) {
+                        halo->compute(0, halo->n);
+                      } else if (part == Part::interior) {
+                        halo->compute(halo->h, halo->n - halo->h);
+                      } else {
+                        halo->compute(0, halo->h);
+                        halo->compute(halo->n - halo->h, halo->n);
+                      }
+                    },
+                    .poison = [halo] { halo->poison_out(); },
+                    .check = [halo, part] {
+                      if (part == Part::interior) return halo->check_out(halo->h, halo->n - halo->h);
+                      if (part == Part::all) return halo->check_out(0, halo->n);
+                      const kernels::Verdict left = halo->check_out(0, halo->h);
+                      return left.ok() ? halo->check_out(halo->n - halo->h, halo->n) : left;
+                    },
+                    .flops = flops(in, cells)});
 }
 
 Pair make_halo_pair(const Suite& suite) {
   const bool full = suite.options.full;
   using V = std::vector<std::string>;
-  Pair p = mpi_pair(suite, "halo");
+  Pair pair = mpi_pair(suite, "halo");
   // A row of the 2-D grid is one message; the calibration sets the rows. Below Open MPI's 4 KiB
   // eager limit and above it (a rendezvous through CMA). At 100% a block has few rows, and the
   // boundary rows, which wait for the exchange, are a large share: 200% in the quick suite.
-  p.axes = {{"bytes", full ? V{"1024", "4096", "65536", "1048576"} : V{"1024", "65536"}},
-            {"compute", full ? V{"50", "100", "200", "400"} : V{"200"}}};
+  pair.axes = {{"bytes", full ? V{"1024", "4096", "65536", "1048576"} : V{"1024", "65536"}},
+                {"compute", full ? V{"50", "100", "200", "400"} : V{"200"}}};
   const Axis chunks = chunks_axis(full), strategy = strategy_axis();
   const std::uint64_t seed = suite.options.seed;
-  p.make_instance = [seed](const Params& pt) {
+  pair.make_instance = [seed](const Params& pt) {
     return std::make_unique<HaloInstance>(static_cast<std::size_t>(pt.get_int("bytes")),
                                           static_cast<double>(pt.get_int("compute")), seed);
   };
-  p.ideal = [](const std::map<std::string, double>& stages, const Params&) {
-    // The boundary can start only after the exchange; the interior overlaps it.
-    return std::max(stages.at("stage_comm"), stages.at("stage_interior")) + stages.at("stage_boundary");
-  };
-  auto pipelined = variant<HaloInstance>("pipelined", Role::pipelined, {chunks, strategy},
-                                         [](HaloInstance& in, const Params& pt) { return pipelined_entry(in, pt); });
-  pipelined.stages = {"stage_comm", "stage_interior", "stage_boundary"};
-  p.variants = {
+  // The boundary can start only after the exchange; the interior overlaps it.
+  const auto pipelined = with_model(
+      variant<HaloInstance>("pipelined", Role::pipelined, {chunks, strategy},
+                            [](HaloInstance& in, const Params& pt) { return pipelined_entry(in, pt); }),
+      with_overlap_percentages(own_model(
+          [](const ModelInputs& in) {
+            return std::max(in.stages.at("stage_comm"), in.stages.at("stage_interior")) + in.stages.at("stage_boundary");
+          },
+          {"stage_comm", "stage_interior", "stage_boundary"})));
+  pair.variants = {
       variant<HaloInstance>("serial", Role::serial, {}, [](HaloInstance& in, const Params&) { return serial_entry(in); }),
       pipelined,
       with_kind(variant<HaloInstance>("stage_comm", Role::stage, {},
@@ -240,11 +239,11 @@ Pair make_halo_pair(const Suite& suite) {
       variant<HaloInstance>("stage_boundary", Role::stage, {},
                             [](HaloInstance& in, const Params&) { return compute_entry(in, Part::boundary); }),
   };
-  p.context = {{"decomposition", "periodic 2-D grid of rows of bytes/4 cells, one block of rows per rank; halo: "
-                                 "one row from each neighbour"},
-               {"compute", "3-point stencil of stride h through the intensity polynomial; rows (then Horner "
-                           "steps) calibrated so one step takes compute% of the exchange (slowest rank, median)"}};
-  return p;
+  pair.context = {{"decomposition", "periodic 2-D grid of rows of bytes/4 cells, one block of rows per rank; halo: "
+                                    "one row from each neighbour"},
+                     {"compute", "3-point stencil of stride h through the intensity polynomial; rows (then Horner "
+                              "steps) calibrated so one step takes compute% of the exchange (slowest rank, median)"}};
+  return pair;
 }
 
 }  // namespace

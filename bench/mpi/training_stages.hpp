@@ -1,0 +1,43 @@
+#pragma once
+// The training pair's stage-alone entries: each pass of this rank's layers alone over the whole
+// batch, from the reference's activations and gradients, in buffers of their own (the
+// schedules' buffers are poisoned and overwritten by the other entries). No messages.
+#include <cstddef>
+#include <vector>
+
+#include "accuracy.hpp"
+#include "buffer.hpp"
+#include "layers.hpp"
+
+namespace pipebench::bench::mpi_pairs {
+
+enum class StagePass { forward, backward, weight };
+
+class StagePasses {
+ public:
+  // Layers [first_layer, first_layer + count) of `net` over the batch of n values at `input`.
+  StagePasses(const mpi::ElementwiseLayers& net, int first_layer, int count, const float* input, std::size_t n);
+
+  // Microbatch by microbatch, every layer of each before the next, as a rank runs them in a
+  // schedule.
+  void run(StagePass pass, int microbatches);
+  void poison();
+  // The last run's results against what the pass must give from exactly these float inputs.
+  kernels::Verdict check(StagePass pass) const;
+  double flops(StagePass pass) const;  // nominal, over the batch
+
+ private:
+  const float* layer(const kernels::AlignedBuffer<float>& b, int j) const {
+    return b.data() + static_cast<std::size_t>(j) * n_;
+  }
+
+  const mpi::ElementwiseLayers& net_;
+  const int first_layer_, count_;
+  const std::size_t n_;
+  // Per layer j, n values from j n: its input and the gradient at its output (the reference's,
+  // rounded to float), the pass's output, and what the forward and backward passes must give.
+  kernels::AlignedBuffer<float> in_, dy_, out_, want_forward_, want_backward_;
+  std::vector<double> dw_, want_weight_;  // per layer
+};
+
+}  // namespace pipebench::bench::mpi_pairs

@@ -1,0 +1,72 @@
+#pragma once
+// The network the training pair trains: elementwise layers, their float passes (what the ranks
+// run) and a double reference (what verification holds them to). Host-only, no MPI, so that
+// mpi_layers can hold the gradients against finite differences of the forward pass.
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace pipebench::mpi {
+
+// Layer l maps each value x to y = x + w_l q(x), q = h / (1 + h), h(x) = sum_{k=1..d} x^k / k!;
+// the loss is |y_L|^2 / 2. Per value and layer, the forward pass evaluates h; the input gradient
+// dx = dy (1 + w_l h' / (1 + h)^2) evaluates h and h' in one Horner pass (twice the forward's
+// work); the weight gradient dw_l += dy q(x) evaluates h again: F : B : W = 1 : 2 : 1, the usual
+// shape. For x > 0 every term is positive, so every float result has a relative error bound and
+// a wrong, stale or missing microbatch shows.
+class ElementwiseLayers {
+ public:
+  // Coefficients 1/k! below FLT_MIN are 0: a subnormal coefficient would time the FPU's slow path.
+  ElementwiseLayers(std::vector<float> weights, int degree);
+  // `layers` weights from `seed`, summing to at most 1.5, so values from [0.5, 1.5] stay in [0.5, 3].
+  static ElementwiseLayers seeded(int layers, int degree, std::uint64_t seed);
+
+  int layers() const { return static_cast<int>(weights_.size()); }
+  int degree() const { return degree_; }
+  float weight(int layer) const { return weights_[static_cast<std::size_t>(layer)]; }
+
+  // ---- the passes of `layer` over `count` values, in float
+  void forward(int layer, const float* x, float* y, std::size_t count) const;
+  void backward(int layer, const float* x, const float* dy, float* dx, std::size_t count) const;
+  // sum dy q(x), summed in double.
+  double weight_grad(const float* x, const float* dy, std::size_t count) const;
+
+  // ---- the reference, in double from the same float coefficients
+  std::pair<double, double> q(double x) const;  // q(x) and q'(x)
+  // For one input value x0: a[l] the input of layer l (a[L] the output), dy[l] the loss's
+  // gradient at layer l's output. Both sized layers() + 1 and layers().
+  void reference(double x0, std::vector<double>& a, std::vector<double>& dy) const;
+  // The loss's gradient at the network's input, from reference()'s a and dy.
+  double input_grad(const std::vector<double>& a, const std::vector<double>& dy) const;
+  // Over a batch of `n` values: the weight gradient of every layer (summed over the batch) and,
+  // with `input_grads`, every value's input gradient.
+  struct BatchGradients {
+    std::vector<double> weight;  // per layer
+    std::vector<double> input;   // per value, or empty
+  };
+  BatchGradients batch_gradients(const float* x, std::size_t n, bool input_grads) const;
+
+  // The relative error bound of any float result through the whole network: every pass is
+  // Horner steps (2 roundings each) and a few more operations on positive terms, carried through
+  // 2L + 2 of them; the sums of the weight gradients add one rounding per microbatch and block.
+  double tolerance() const;
+  // The highest non-zero coefficient's degree (about 33 in float): the steps above it multiply
+  // and add exact zeros. A bound at the nominal degree would grow with --intensity while the
+  // error does not, and let a lost microbatch pass.
+  int effective_degree() const;
+
+  // Nominal FLOPs of each pass per value and layer: Horner steps (2 each) and the rest.
+  double forward_flops() const { return 2.0 * degree_ + 4.0; }
+  double backward_flops() const { return 4.0 * degree_ + 8.0; }
+  double weight_flops() const { return 2.0 * degree_ + 5.0; }
+
+ private:
+  void q_block(const float* x, std::size_t count, float* q) const;
+
+  std::vector<float> weights_;
+  int degree_;
+  std::vector<float> coef_;  // coef_[k] = 1/k!, k = 0..degree_
+};
+
+}  // namespace pipebench::mpi
