@@ -70,7 +70,8 @@ struct StageTimes {
   double h2d_d2h = 0.0;  // both copies at once
 };
 
-// T_ideal of a pipelined run: DESIGN.md's fill-and-drain model,
+// T_ideal of a pipelined run, a fill-and-drain model: the first piece passes every stage, then
+// the slowest resource sets the pace of the rest,
 //   T_ideal = sum(t_s) / m + (m - 1) * period / m,   period = max(kernel, copies, sum(t_s) / k)
 // with k streams. The copy term depends on the copy engines (cudaDevAttrAsyncEngineCount):
 // with one, H2D and D2H take turns on it (copies = h2d + d2h); with two or more they run at

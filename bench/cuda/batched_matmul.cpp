@@ -1,7 +1,7 @@
 // cuda/batched_matmul: many small n x n products C = A * B^T. Each item's A and B go H2D
 // together, a tiled kernel multiplies them, C comes back D2H. 2n^3 FLOPs for 12n^2 bytes over
 // PCIe: the order n sets the intensity, so a second workload with its own balance point.
-// The variants and the model are chunked.hpp's.
+// The variants and the model are offload_pair()'s (chunked.hpp).
 #include <memory>
 
 #include "chunked.hpp"
@@ -19,10 +19,10 @@ constexpr std::int64_t kMaxN = 4096;
 
 std::size_t pair_bytes(std::size_t n) { return 2 * n * n * sizeof(float); }
 
-class BatchedMatmulInstance : public ChunkedInstance {
+class BatchedMatmulInstance : public OffloadInstance {
  public:
   BatchedMatmulInstance(std::size_t bytes, std::size_t n, std::uint64_t seed)
-      : ChunkedInstance(bytes / pair_bytes(n), pair_bytes(n), n * n * sizeof(float)), n_(n), seed_(seed) {}
+      : OffloadInstance(bytes / pair_bytes(n), pair_bytes(n), n * n * sizeof(float)), n_(n), seed_(seed) {}
 
   cuda::Workload with_kernel(cuda::Workload w, const Params&) const override {
     w.kernel = [n = static_cast<int>(n_)](const std::byte* in, std::byte* out, std::size_t count, cudaStream_t s) {
@@ -73,7 +73,7 @@ Pair make_batched_matmul_pair(const Suite& suite) {
   const SuiteOptions& options = suite.options;
   using V = std::vector<std::string>;
   const bool full = options.full;
-  ChunkedPairSpec spec;
+  OffloadPairSpec spec;
   spec.workload = "batched_matmul";
   spec.axes = {{"bytes", {std::to_string(std::size_t{64} << 20)}},
                {"n", full ? V{"16", "32", "64", "128", "256"} : V{"128"}}};
@@ -82,26 +82,18 @@ Pair make_batched_matmul_pair(const Suite& suite) {
                                                    static_cast<std::size_t>(point.get_int("n")), seed);
   };
   spec.validate = [](const Params& point) -> std::string {
-    const auto bytes = static_cast<std::size_t>(point.get_int("bytes"));
     const auto n = point.get_int("n");
     if (n > kMaxN) return "--n " + std::to_string(n) + ": larger than " + std::to_string(kMaxN) + " (small matrices)";
-    const std::size_t item = pair_bytes(static_cast<std::size_t>(n));
-    if (bytes % item != 0)
-      return "--bytes " + std::to_string(bytes) + ": not a whole number of " + std::to_string(n) + " x " +
-             std::to_string(n) + " matrix pairs (--n " + std::to_string(n) + ": " + std::to_string(item) +
-             " bytes each)";
-    // The host holds the input, its copies in each kind of host memory, and C's reference and
-    // magnitude in double (two doubles per output float, half the input's floats).
-    if (bytes > physical_memory_bytes() / 32)
-      return "--bytes " + std::to_string(bytes) + ": more than 1/32 of this machine's memory";
     return "";
   };
-  spec.items = [](const Params& point) {
-    return static_cast<std::size_t>(point.get_int("bytes")) / pair_bytes(static_cast<std::size_t>(point.get_int("n")));
+  spec.item = [](const Params& point) {
+    const std::string n = std::to_string(point.get_int("n"));
+    const std::size_t bytes = pair_bytes(static_cast<std::size_t>(point.get_int("n")));
+    return ItemSize{bytes, n + " x " + n + " matrix pairs (--n " + n + ": " + std::to_string(bytes) + " bytes each)"};
   };
   spec.item_name = "matrix pair";
   spec.context = {{"kernel", "C = A * B^T per item, 16 x 16 tiles in shared memory, one FMA chain per element"}};
-  return chunked_pair(suite, std::move(spec));
+  return offload_pair(suite, std::move(spec));
 }
 
 }  // namespace

@@ -85,7 +85,7 @@ std::vector<cuda::Step> plan_of(Kind kind, std::size_t chunks, std::size_t strea
   return {};
 }
 
-Entry chunked_entry(ChunkedInstance& in, const Params& pt, Kind kind) {
+Entry offload_entry(OffloadInstance& in, const Params& pt, Kind kind) {
   require_device();
   std::optional<HostMemory> memory;
   if (pt.has("memory")) memory = cuda::parse_host_memory(pt.get("memory"));
@@ -96,7 +96,7 @@ Entry chunked_entry(ChunkedInstance& in, const Params& pt, Kind kind) {
   const std::size_t streams = pt.has("streams") ? static_cast<std::size_t>(pt.get_int("streams")) : 1;
   const cuda::Order order = pt.has("order") ? *cuda::parse_order(pt.get("order")) : cuda::Order::depth_first;
 
-  ChunkedInstance* inst = &in;
+  OffloadInstance* inst = &in;
   const cuda::Buffers buf = in.buffers(memory);
   const std::size_t in_bytes = in.in_bytes(), out_bytes = in.out_bytes();
   cuda::Workload workload = in.workload();
@@ -176,20 +176,20 @@ int copy_engines() {
 
 }  // namespace
 
-// ---- ChunkedInstance ------------------------------------------------------------------
+// ---- OffloadInstance ------------------------------------------------------------------
 
-ChunkedInstance::ChunkedInstance(std::size_t items, std::size_t in_bytes_per_item, std::size_t out_bytes_per_item)
+OffloadInstance::OffloadInstance(std::size_t items, std::size_t in_bytes_per_item, std::size_t out_bytes_per_item)
     : items(items), in_bytes_per_item(in_bytes_per_item), out_bytes_per_item(out_bytes_per_item) {}
 
-std::size_t ChunkedInstance::footprint() const {
+std::size_t OffloadInstance::footprint() const {
   std::size_t bytes = input_.size() + reference_bytes();
-  for (const auto& [memory, pair] : host_) bytes += pair.first->size() + pair.second->size();
+  for (const auto& [memory, in_out] : host_) bytes += in_out.first->size() + in_out.second->size();
   return bytes;
 }
 
-cuda::Workload ChunkedInstance::workload() const { return {items, in_bytes_per_item, out_bytes_per_item, {}}; }
+cuda::Workload OffloadInstance::workload() const { return {items, in_bytes_per_item, out_bytes_per_item, {}}; }
 
-const std::byte* ChunkedInstance::input() {
+const std::byte* OffloadInstance::input() {
   if (input_.size() == 0) {
     input_ = kernels::AlignedBuffer<std::byte>(in_bytes(), 4096);
     generate(input_.data());
@@ -197,7 +197,7 @@ const std::byte* ChunkedInstance::input() {
   return input_.data();
 }
 
-cuda::Buffers ChunkedInstance::buffers(std::optional<cuda::HostMemory> memory) {
+cuda::Buffers OffloadInstance::buffers(std::optional<cuda::HostMemory> memory) {
   if (!device_in_) {
     device_in_ = std::make_unique<cuda::DeviceBuffer>(in_bytes());
     device_out_ = std::make_unique<cuda::DeviceBuffer>(out_bytes());
@@ -243,7 +243,33 @@ kernels::Verdict check_elements(const float* got, const double* reference, const
   return v;
 }
 
-Pair chunked_pair(const Suite& suite, ChunkedPairSpec spec) {
+namespace {
+
+// The checks of offload_pair() (chunked.hpp), in that order.
+std::string validate_point(const OffloadPairSpec& spec, const Params& pt) {
+  if (spec.validate)
+    if (std::string why = spec.validate(pt); !why.empty()) return why;
+  const std::int64_t bytes = pt.get_int("bytes");
+  const ItemSize item = spec.item(pt);
+  if (std::string why = whole_elements(bytes, item.bytes, "--bytes", item.plural); !why.empty()) return why;
+  // The host holds the input, its copies in each kind of host memory, and the double reference
+  // (elementwise: one per intensity, about 16 times the input in the full grid; batched_matmul:
+  // C and its magnitude, two doubles per output float).
+  if (static_cast<std::size_t>(bytes) > physical_memory_bytes() / 32)
+    return "--bytes " + std::to_string(bytes) + ": more than 1/32 of this machine's memory";
+  if (pt.has("memory") && !cuda::parse_host_memory(pt.get("memory")))
+    return "--memory: '" + pt.get("memory") + "' is not one of pinned, registered, pageable";
+  if (pt.has("order") && !cuda::parse_order(pt.get("order")))
+    return "--order: '" + pt.get("order") + "' is not one of depth_first, breadth_first";
+  if (!pt.has("chunks")) return "";
+  const std::size_t streams = pt.has("streams") ? static_cast<std::size_t>(pt.get_int("streams")) : 1;
+  const auto items = static_cast<std::size_t>(bytes) / item.bytes;
+  return cuda::validate_plan(items, static_cast<std::size_t>(pt.get_int("chunks")), streams, spec.item_name);
+}
+
+}  // namespace
+
+Pair offload_pair(const Suite& suite, OffloadPairSpec spec) {
   const bool full = suite.options.full;
   using V = std::vector<std::string>;
   const Axis chunks{"chunks", full ? V{"8", "32", "128"} : V{"32"}};
@@ -257,61 +283,55 @@ Pair chunked_pair(const Suite& suite, ChunkedPairSpec spec) {
     return axes;
   };
   auto bind = [](Kind kind) {
-    return [kind](ChunkedInstance& in, const Params& pt) { return chunked_entry(in, pt, kind); };
+    return [kind](OffloadInstance& in, const Params& pt) { return offload_entry(in, pt, kind); };
   };
   const std::vector<Axis>& compute = spec.compute_axes;
 
-  Pair p;
-  p.domain = "cuda";
-  p.workload = spec.workload;
-  p.axes = spec.axes;
-  p.timing = Timing::manual;
-  p.make_instance = [make = spec.make_instance](const Params& point) -> std::unique_ptr<Instance> {
+  Pair pair;
+  pair.domain = "cuda";
+  pair.workload = spec.workload;
+  pair.axes = spec.axes;
+  pair.timing = Timing::manual;
+  pair.make_instance = [make = spec.make_instance](const Params& point) -> std::unique_ptr<Instance> {
     return make(point);
   };
-  p.validate = [validate = spec.validate, items = spec.items, item = spec.item_name](const Params& pt) -> std::string {
-    if (std::string why = validate(pt); !why.empty()) return why;
-    if (pt.has("memory") && !cuda::parse_host_memory(pt.get("memory")))
-      return "--memory: '" + pt.get("memory") + "' is not one of pinned, registered, pageable";
-    if (pt.has("order") && !cuda::parse_order(pt.get("order")))
-      return "--order: '" + pt.get("order") + "' is not one of depth_first, breadth_first";
-    if (!pt.has("chunks")) return "";
-    const std::size_t streams = pt.has("streams") ? static_cast<std::size_t>(pt.get_int("streams")) : 1;
-    return cuda::validate_plan(items(pt), static_cast<std::size_t>(pt.get_int("chunks")), streams, item);
-  };
-  p.variants = {
-      variant<ChunkedInstance>("serial", Role::serial, with({memory}, compute), bind(Kind::serial)),
-      with_kind(variant<ChunkedInstance>("stage_h2d", Role::stage, {chunks, memory}, bind(Kind::stage_h2d)),
+  pair.validate = [spec](const Params& pt) { return validate_point(spec, pt); };
+  // Every stage variant; H2D and D2H share the copy engines the device has (cuda/plan.hpp).
+  const Model model = own_model([engines = copy_engines()](const ModelInputs& in) {
+    const cuda::StageTimes t{in.stages.at("stage_h2d"), in.stages.at("stage_kernel"), in.stages.at("stage_d2h"),
+                             in.stages.at("stage_h2d_d2h")};
+    return cuda::ideal_time(t, static_cast<std::size_t>(in.params.get_int("chunks")),
+                            static_cast<std::size_t>(in.params.get_int("streams")), *cuda::parse_order(in.params.get("order")),
+                            engines);
+  });
+  pair.variants = {
+      variant<OffloadInstance>("serial", Role::serial, with({memory}, compute), bind(Kind::serial)),
+      with_kind(variant<OffloadInstance>("stage_h2d", Role::stage, {chunks, memory}, bind(Kind::stage_h2d)),
                 StageKind::transfer),
-      variant<ChunkedInstance>("stage_kernel", Role::stage, with({chunks}, compute), bind(Kind::stage_kernel)),
-      with_kind(variant<ChunkedInstance>("stage_d2h", Role::stage, {chunks, memory}, bind(Kind::stage_d2h)),
+      variant<OffloadInstance>("stage_kernel", Role::stage, with({chunks}, compute), bind(Kind::stage_kernel)),
+      with_kind(variant<OffloadInstance>("stage_d2h", Role::stage, {chunks, memory}, bind(Kind::stage_d2h)),
                 StageKind::transfer),
       // Both copies at once: a floor on the copy pace, not a stage of its own.
-      with_kind(variant<ChunkedInstance>("stage_h2d_d2h", Role::stage, {chunks, memory}, bind(Kind::stage_h2d_d2h)),
+      with_kind(variant<OffloadInstance>("stage_h2d_d2h", Role::stage, {chunks, memory}, bind(Kind::stage_h2d_d2h)),
                 StageKind::combined),
-      variant<ChunkedInstance>("pipelined", Role::pipelined, with({chunks, streams, order, memory}, compute),
-                               bind(Kind::pipelined)),
-      variant<ChunkedInstance>("graph", Role::pipelined, with({chunks, streams, order, graph_memory}, compute),
-                               bind(Kind::graph)),
+      with_model(variant<OffloadInstance>("pipelined", Role::pipelined, with({chunks, streams, order, memory}, compute),
+                                          bind(Kind::pipelined)),
+                 model),
+      with_model(variant<OffloadInstance>("graph", Role::pipelined, with({chunks, streams, order, graph_memory}, compute),
+                                          bind(Kind::graph)),
+                 model),
   };
-  p.ideal = [engines = copy_engines()](const std::map<std::string, double>& stages, const Params& pt) {
-    const cuda::StageTimes t{stages.at("stage_h2d"), stages.at("stage_kernel"), stages.at("stage_d2h"),
-                             stages.at("stage_h2d_d2h")};
-    return cuda::ideal_time(t, static_cast<std::size_t>(pt.get_int("chunks")),
-                            static_cast<std::size_t>(pt.get_int("streams")), *cuda::parse_order(pt.get("order")),
-                            engines);
-  };
-  p.context = std::move(spec.context);
-  p.context.push_back({"model", "t_ideal from stage_h2d, stage_kernel, stage_d2h and stage_h2d_d2h: H2D and D2H "
+  pair.context = std::move(spec.context);
+  pair.context.push_back({"model", "t_ideal from stage_h2d, stage_kernel, stage_d2h and stage_h2d_d2h: H2D and D2H "
                                 "take turns on one copy engine and overlap with two or more (async_engine_count); "
                                 "depth_first moves `chunks` pieces, breadth_first one piece per stream"});
-  p.context.push_back({"timing", "CUDA events in the first stream around each run (warm-up run excluded); "
+  pair.context.push_back({"timing", "CUDA events in the first stream around each run (warm-up run excluded); "
                                  "verification outside the timed runs"});
-  p.context.push_back({"copy_peak", "counter copy_peak_bytes_per_second on the copy stages: one " +
+  pair.context.push_back({"copy_peak", "counter copy_peak_bytes_per_second on the copy stages: one " +
                                         std::to_string(cuda::kPeakCopyBytes >> 20) +
                                         " MiB copy from or to pinned memory (both at once for stage_h2d_d2h), "
                                         "best of " + std::to_string(cuda::kPeakRepeats)});
-  return p;
+  return pair;
 }
 
 }  // namespace pipebench::bench

@@ -1,14 +1,8 @@
 #pragma once
-// What every CUDA pair shares: a workload of items cut into chunks that go H2D -> kernel -> D2H
+// What every CUDA pair shares: items offloaded in chunks, H2D -> kernel -> D2H, by the executor
 // (cuda/executor.hpp). A pair file supplies its instance (seeded input, double reference,
-// kernel) and its axes; chunked_pair() declares the variants every such pair has, binds them
-// to the executor, verifies them, and models them:
-//   serial          one stream: H2D of everything, one kernel, D2H of everything
-//   pipelined       `chunks` chunks dealt round-robin over `streams` streams, issued in `order`
-//   graph           the pipelined issue captured once into a CUDA Graph and replayed
-//   stage_h2d, stage_kernel, stage_d2h   one stage alone over the same chunks, one stream
-//   stage_h2d_d2h   both copies at once (two streams): what the copy engines and PCIe give
-//                   when both directions are busy, as they are in a pipeline's steady state
+// kernel), its axes and its item; offload_pair() declares, validates, binds, verifies and models
+// the variants every such pair has.
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -26,11 +20,12 @@
 
 namespace pipebench::bench {
 
-// The inputs of one point of a CUDA pair. Everything is made at first use, after the device
-// check, so a machine without a GPU allocates nothing.
-class ChunkedInstance : public Instance {
+// The inputs of one point of a CUDA pair: items that go to the device, through its kernel and
+// back. Everything is made at first use, after the device check, so a machine without a GPU
+// allocates nothing.
+class OffloadInstance : public Instance {
  public:
-  ChunkedInstance(std::size_t items, std::size_t in_bytes_per_item, std::size_t out_bytes_per_item);
+  OffloadInstance(std::size_t items, std::size_t in_bytes_per_item, std::size_t out_bytes_per_item);
   std::size_t footprint() const override;
 
   // The items and their sizes; the kernel of the point when `point` has the pair's compute
@@ -60,21 +55,38 @@ class ChunkedInstance : public Instance {
   std::map<cuda::HostMemory, std::pair<std::unique_ptr<cuda::HostBuffer>, std::unique_ptr<cuda::HostBuffer>>> host_;
 };
 
+// One item of a point: its input bytes, of which --bytes must be a whole number, and how a
+// message names a number of them ("4-byte floats").
+struct ItemSize {
+  std::size_t bytes = 0;
+  std::string plural;
+};
+
 // A pair's own part of the declaration.
-struct ChunkedPairSpec {
+struct OffloadPairSpec {
   std::string workload;                // "elementwise"
   std::vector<Axis> axes;              // the instance's (bytes, n)
   std::vector<Axis> compute_axes;      // the kernel's (intensity): on every variant that runs it
-  std::function<std::unique_ptr<ChunkedInstance>(const Params&)> make_instance;
-  // "" when a point of `axes` makes a workload, else one line naming the option at fault;
-  // then the number of items it makes.
+  std::function<std::unique_ptr<OffloadInstance>(const Params&)> make_instance;
+  // A point's checks of its own, before the shared ones: "" or one line naming the option at
+  // fault. Optional.
   std::function<std::string(const Params&)> validate;
-  std::function<std::size_t(const Params&)> items;
-  std::string item_name;               // "float element", in messages
+  std::function<ItemSize(const Params&)> item;  // at a point that passed `validate`
+  std::string item_name;                        // "float element", in the plan's messages
   std::vector<std::pair<std::string, std::string>> context;
 };
 
-Pair chunked_pair(const Suite& suite, ChunkedPairSpec spec);
+// The variants every offload pair has:
+//   serial          one stream: H2D of everything, one kernel, D2H of everything
+//   pipelined       `chunks` chunks dealt round-robin over `streams` streams, issued in `order`
+//   graph           the pipelined issue captured once into a CUDA Graph and replayed
+//   stage_h2d, stage_kernel, stage_d2h   one stage alone over the same chunks, one stream
+//   stage_h2d_d2h   both copies at once (two streams): what the copy engines and PCIe give
+//                   when both directions are busy, as they are in a pipeline's steady state
+// A point is checked for a whole number of items within 1/32 of the machine's memory (the host
+// holds the input, its copies in each kind of host memory and the double reference), its host
+// memory and order, and a plan that cuts its items into `chunks` over `streams`.
+Pair offload_pair(const Suite& suite, OffloadPairSpec spec);
 
 // Element-wise check of a float output against double references, each relative to its own
 // magnitude (|reference| when magnitude is null).

@@ -1,7 +1,7 @@
 // cuda/elementwise: float elements go H2D, through the intensity kernel (`intensity` FLOPs per
 // element: the CPU overlap pair's Horner polynomial, element by element), and back D2H. A
 // sweep of intensity crosses from copy-bound (PCIe sets the pace) to compute-bound (the SMs
-// do). The variants and the model are chunked.hpp's.
+// do). The variants and the model are offload_pair()'s (chunked.hpp).
 #include <cmath>
 #include <map>
 #include <memory>
@@ -31,10 +31,10 @@ double poly_closed_form(double x, int degree, double c) {
   return std::exp((degree + 1) * log_x) + c * geometric;
 }
 
-class ElementwiseInstance : public ChunkedInstance {
+class ElementwiseInstance : public OffloadInstance {
  public:
   ElementwiseInstance(std::size_t bytes, std::uint64_t seed)
-      : ChunkedInstance(bytes / sizeof(float), sizeof(float), sizeof(float)), seed_(seed) {}
+      : OffloadInstance(bytes / sizeof(float), sizeof(float), sizeof(float)), seed_(seed) {}
 
   cuda::Workload with_kernel(cuda::Workload w, const Params& point) const override {
     const int degree = static_cast<int>(point.get_int("intensity") / 2);
@@ -91,28 +91,19 @@ Pair make_elementwise_pair(const Suite& suite) {
   const Axis bytes{"bytes", full ? V{std::to_string(16 * mib), std::to_string(64 * mib), std::to_string(256 * mib)}
                                  : V{std::to_string(64 * mib)}};
 
-  ChunkedPairSpec spec;
+  OffloadPairSpec spec;
   spec.workload = "elementwise";
   spec.axes = {bytes};
   spec.compute_axes = {intensity};
   spec.make_instance = [seed = options.seed](const Params& point) {
     return std::make_unique<ElementwiseInstance>(static_cast<std::size_t>(point.get_int("bytes")), seed);
   };
-  spec.validate = [](const Params& point) -> std::string {
-    const auto bytes = static_cast<std::size_t>(point.get_int("bytes"));
-    if (bytes % sizeof(float) != 0) return "--bytes " + std::to_string(bytes) + ": not a whole number of 4-byte floats";
-    // The host holds the input, its copies in each kind of host memory and a double reference
-    // per intensity: about 16 times the input in the full grid.
-    if (bytes > physical_memory_bytes() / 32)
-      return "--bytes " + std::to_string(bytes) + ": more than 1/32 of this machine's memory";
-    return "";
-  };
-  spec.items = [](const Params& point) { return static_cast<std::size_t>(point.get_int("bytes")) / sizeof(float); };
+  spec.item = [](const Params&) { return ItemSize{sizeof(float), "4-byte floats"}; };
   spec.item_name = "float element";
   spec.context = cuda::device_context();
   spec.context.push_back({"kernel", "out[i] = q_d(in[i]), d = intensity / 2 Horner FMAs per element "
                                     "(kernels/simd.hpp's q_d); reference in double, closed form"});
-  return chunked_pair(suite, std::move(spec));
+  return offload_pair(suite, std::move(spec));
 }
 
 }  // namespace
