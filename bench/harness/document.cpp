@@ -54,7 +54,7 @@ std::string describe(const EntryRecord& rec, const char* outcome) {
   if (role == Role::pipelined || model.declared()) {
     // "pipeline": T_ideal = ideal_time(stages, chunks, depth) (bench/harness/model.hpp); "pair":
     // the variant's own model (its pair's context says which).
-    const bool pipeline = model.declared() ? static_cast<bool>(model.shape) : !rec.pair->ideal;  // TRANSITION
+    const bool pipeline = static_cast<bool>(model.shape);
     s += ", \"model\": {\"formula\": \"";
     s += pipeline ? "pipeline" : "pair";
     s += "\", \"stages\": [";
@@ -64,13 +64,7 @@ std::string describe(const EntryRecord& rec, const char* outcome) {
            "}";
     s += "]";
     if (pipeline) {
-      PipelineShape shape;
-      if (model.shape) {
-        shape = model.shape(rec.params);
-      } else {  // TRANSITION
-        if (rec.params.has("chunks")) shape.chunks = static_cast<std::size_t>(rec.params.get_int("chunks"));
-        if (rec.params.has("depth")) shape.depth = static_cast<std::size_t>(rec.params.get_int("depth"));
-      }
+      const PipelineShape shape = model.shape(rec.params);
       s += ", \"chunks\": " + std::to_string(shape.chunks) + ", \"depth\": " + std::to_string(shape.depth);
     }
     s += "}";

@@ -172,8 +172,7 @@ std::vector<Axis> with_overrides(const SuiteOptions& options, std::vector<Axis> 
 void check_declaration(const Pair& pair) {
   const std::string name = pair.domain + "/" + pair.workload;
   for (const Variant& v : pair.variants) {
-    // TRANSITION: Pair::ideal stands for the model of a pair not yet converted.
-    if (v.role == Role::pipelined && !v.model.declared() && !pair.ideal)
+    if (v.role == Role::pipelined && !v.model.declared())
       throw std::logic_error(name + "/" + v.name + ": a pipelined variant declares its model (pair.hpp: Model)");
     if (v.model.declared() && v.role != Role::pipelined && v.role != Role::alternative)
       throw std::logic_error(name + "/" + v.name + ": only pipelined and alternative variants have a model");

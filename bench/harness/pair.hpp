@@ -132,7 +132,6 @@ struct Variant {
   std::vector<Axis> axes;  // this variant's own parameters
   std::function<Entry(Instance&, const Params&)> bind;
   Model model = {};                           // Role::pipelined (required), Role::alternative (optional)
-  std::vector<std::string> stages = {};       // TRANSITION: Model::stages of a pair with Pair::ideal
   StageKind stage_kind = StageKind::compute;  // Role::stage only
 };
 
@@ -169,16 +168,6 @@ struct Pair {
   std::vector<Variant> variants;
   std::vector<std::pair<std::string, std::string>> context;  // extra AddCustomContext lines
   Timing timing = Timing::wall;
-  // Optional: T_ideal from the stage entries' times (by variant name, "stage_h2d" -> seconds)
-  // and the pipelined entry's parameters, for a pair whose stages are not all independent
-  // (two copies sharing one copy engine). Unset: ideal_time() over every stage, with the
-  // entry's chunks and depth.
-  std::function<double(const std::map<std::string, double>& stages, const Params& params)> ideal;
-  // Optional: more counters for a pipelined entry, from its stage siblings' times (by name),
-  // its own time and its own counters (MPI: OSU's and IMB's overlap percentages).
-  std::function<std::vector<std::pair<std::string, double>>(
-      const std::map<std::string, double>& stages, double seconds, const std::map<std::string, double>& counters)>
-      metrics;
   // A fixed iteration count for every entry (0: Google Benchmark sizes it). Every MPI rank
   // must run the same count, or the collectives inside timed() deadlock.
   std::int64_t iterations = 0;

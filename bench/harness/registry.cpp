@@ -70,8 +70,7 @@ void Registry::link() {
     e->reference = role == Role::alternative ? sibling(e->pair, Role::reference, e->params) : nullptr;
     e->stages.clear();
     if (role != Role::pipelined && !model.declared()) continue;
-    // TRANSITION: a pair that still gives Pair::ideal names its stages in Variant::stages.
-    const std::vector<std::string>& wanted = model.declared() ? model.stages : e->variant->stages;
+    const std::vector<std::string>& wanted = model.stages;
     if (wanted.empty() && role != Role::pipelined) continue;
     for (const Variant& v : e->pair->variants) {
       if (v.role != Role::stage) continue;

@@ -80,24 +80,11 @@ void annotate_model(Run& r, const EntryRecord& rec, const Times& times, double t
     return;
   }
   double ideal = 0.0;
-  std::function<Counters(const ModelValues&)> metrics = model.metrics;
   if (model.shape) {
     const PipelineShape shape = model.shape(rec.params);
     ideal = ideal_time(stages, shape.chunks, shape.depth);
-  } else if (model.ideal) {
+  } else {
     ideal = model.ideal(ModelInputs{by_name, *serial, reference.value_or(std::nan("")), rec.params});
-  } else {  // TRANSITION: the pair-level model of a pair not yet converted
-    const std::size_t chunks = rec.params.has("chunks") ? static_cast<std::size_t>(rec.params.get_int("chunks")) : 1;
-    const std::size_t depth = rec.params.has("depth") ? static_cast<std::size_t>(rec.params.get_int("depth")) : 0;
-    ideal = rec.pair->ideal ? rec.pair->ideal(by_name, rec.params) : ideal_time(stages, chunks, depth);
-    if (rec.pair->metrics) {
-      auto legacy = rec.pair->metrics;
-      metrics = [legacy](const ModelValues& v) {
-        std::map<std::string, double> own(v.measured);
-        own["t_ideal"] = v.ideal;
-        return legacy(v.stages, v.seconds, own);
-      };
-    }
   }
   if (!(ideal > 0.0) || !std::isfinite(ideal)) {
     add_note(r, "no model: T_ideal is not a positive time");
@@ -105,10 +92,10 @@ void annotate_model(Run& r, const EntryRecord& rec, const Times& times, double t
   }
   set(r, "t_ideal", ideal);
   set(r, "speedup_bound", *serial / ideal);
-  if (metrics) {
+  if (model.metrics) {
     std::map<std::string, double> measured;
     for (const auto& [name, c] : r.counters) measured[name] = c.value;
-    for (const auto& [name, value] : metrics(ModelValues{by_name, *serial, reference.value_or(std::nan("")), t, ideal, measured, rec.params}))
+    for (const auto& [name, value] : model.metrics(ModelValues{by_name, *serial, reference.value_or(std::nan("")), t, ideal, measured, rec.params}))
       if (std::isfinite(value)) set(r, name.c_str(), value);
   }
   const double e = overlap_efficiency(*serial, t, ideal);
