@@ -34,12 +34,12 @@ pb::Entry constant(double value) {
 }
 
 pb::Pair make_selftest_pair(const pb::Suite&) {
-  pb::Pair p;
-  p.domain = "selftest";
-  p.workload = "faults";
-  p.axes = {{"n", {"1"}}};
-  p.make_instance = [](const pb::Params&) { return std::make_unique<Numbers>(); };
-  p.variants = {
+  pb::Pair pair;
+  pair.domain = "selftest";
+  pair.workload = "faults";
+  pair.axes = {{"n", {"1"}}};
+  pair.make_instance = [](const pb::Params&) { return std::make_unique<Numbers>(); };
+  pair.variants = {
       pb::variant<Numbers>("serial", pb::Role::serial, {}, [](Numbers&, const pb::Params&) { return constant(1.0); }),
       // Right in the warm-up, wrong in every timed run: only checking the timed output catches it.
       // Its model has no stage to run: the entry says so instead of guessing one.
@@ -72,7 +72,7 @@ pb::Pair make_selftest_pair(const pb::Suite&) {
       pb::variant<Numbers>("skips", pb::Role::alternative, {},
                            [](Numbers&, const pb::Params&) -> pb::Entry { throw pb::Skip("no such device here"); }),
   };
-  return p;
+  return pair;
 }
 
 // The entry timed as a manual pair times it: every iteration reports 2 ms.
@@ -88,14 +88,14 @@ pb::Entry timed_at_2ms(pb::Entry e) {
 // A manually timed pair with a fixed iteration count, as CUDA (events) and MPI (the maximum
 // over ranks) use: every iteration reports 2 ms, whatever the wall clock says.
 pb::Pair make_clock_pair(const pb::Suite&) {
-  pb::Pair p;
-  p.domain = "selftest";
-  p.workload = "clock";
-  p.axes = {{"n", {"1"}}, {"pace", {"even"}}};
-  p.timing = pb::Timing::manual;
-  p.iterations = 3;
-  p.make_instance = [](const pb::Params&) { return std::make_unique<Numbers>(); };
-  p.variants = {
+  pb::Pair pair;
+  pair.domain = "selftest";
+  pair.workload = "clock";
+  pair.axes = {{"n", {"1"}}, {"pace", {"even"}}};
+  pair.timing = pb::Timing::manual;
+  pair.iterations = 3;
+  pair.make_instance = [](const pb::Params&) { return std::make_unique<Numbers>(); };
+  pair.variants = {
       pb::variant<Numbers>("serial", pb::Role::serial, {},
                            [](Numbers&, const pb::Params&) { return timed_at_2ms(constant(1.0)); }),
       // Writes its output in the warm-up and the first timed iteration only, as a pass that reads
@@ -115,7 +115,7 @@ pb::Pair make_clock_pair(const pb::Suite&) {
       pb::variant<Numbers>("untimed", pb::Role::alternative, {},
                            [](Numbers&, const pb::Params&) { return constant(1.0); }),
   };
-  return p;
+  return pair;
 }
 
 // A pair whose entries take a known time (sleeps of a few milliseconds, three iterations each),
@@ -132,21 +132,21 @@ pb::Entry sleeping(double ms) {
 }
 
 pb::Pair make_slow_pair(const pb::Suite&) {
-  pb::Pair p;
-  p.domain = "selftest";
-  p.workload = "slow";
-  p.axes = {{"step", {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"}}};
-  p.iterations = 3;
-  p.make_instance = [](const pb::Params&) { return std::make_unique<Numbers>(); };
+  pb::Pair pair;
+  pair.domain = "selftest";
+  pair.workload = "slow";
+  pair.axes = {{"step", {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"}}};
+  pair.iterations = 3;
+  pair.make_instance = [](const pb::Params&) { return std::make_unique<Numbers>(); };
   auto sleeps = [](double ms) { return [ms](Numbers&, const pb::Params&) { return sleeping(ms); }; };
-  p.variants = {
+  pair.variants = {
       pb::variant<Numbers>("serial", pb::Role::serial, {}, sleeps(12)),
       pb::with_kind(pb::variant<Numbers>("stage_a", pb::Role::stage, {}, sleeps(5)), pb::StageKind::transfer),
       pb::variant<Numbers>("stage_b", pb::Role::stage, {}, sleeps(5)),
       pb::with_model(pb::variant<Numbers>("pipelined", pb::Role::pipelined, {{"chunks", {"4"}}}, sleeps(8)),
                      pb::pipeline_model(pb::shape_from("chunks"))),
   };
-  return p;
+  return pair;
 }
 
 }  // namespace

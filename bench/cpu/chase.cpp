@@ -57,11 +57,11 @@ class ChaseInstance : public Instance {
       state = splitmix(state);
       std::swap(order[i], order[state % (i + 1)]);
     }
-    for (std::size_t p = 0; p < n; ++p) {
-      Node& node = nodes[order[p]];
-      node.next = order[(p + 1) % n];
-      node.payload = static_cast<std::uint32_t>(splitmix(seed ^ (std::uint64_t{order[p]} << 1)));
-      prefix[p + 1] = prefix[p] + node.payload;
+    for (std::size_t pos = 0; pos < n; ++pos) {
+      Node& node = nodes[order[pos]];
+      node.next = order[(pos + 1) % n];
+      node.payload = static_cast<std::uint32_t>(splitmix(seed ^ (std::uint64_t{order[pos]} << 1)));
+      prefix[pos + 1] = prefix[pos] + node.payload;
     }
   }
   std::size_t footprint() const override { return nodes.size() * (kNodeBytes + 4 + 8); }
@@ -208,14 +208,14 @@ Pair make_chase_pair(const Suite& suite) {
   const Axis chains{"chains", suite.options.full ? V{"1", "2", "3", "4", "6", "8", "12", "16", "24", "32"}
                                                  : V{"1", "2", "4", "8", "16", "32"}};
 
-  Pair p;
-  p.domain = "cpu";
-  p.workload = "chase";
-  p.axes = {{"bytes", default_sizes(suite)}};
-  p.make_instance = [seed](const Params& point) {
+  Pair pair;
+  pair.domain = "cpu";
+  pair.workload = "chase";
+  pair.axes = {{"bytes", default_sizes(suite)}};
+  pair.make_instance = [seed](const Params& point) {
     return std::make_unique<ChaseInstance>(static_cast<std::size_t>(point.get_int("bytes")), seed);
   };
-  p.validate = [](const Params& point) -> std::string {
+  pair.validate = [](const Params& point) -> std::string {
     const auto bytes = point.get_int("bytes");
     if (std::string why = whole_elements(bytes, kNodeBytes, "--bytes", "64-byte nodes"); !why.empty()) return why;
     const auto nodes = bytes / static_cast<std::int64_t>(kNodeBytes);
@@ -240,7 +240,7 @@ Pair make_chase_pair(const Suite& suite) {
     // The chains at which the bandwidth bound takes over from the latency bound.
     return Counters{{"load_latency_ns", v.serial / nodes * 1e9}, {"chains_to_bandwidth", v.serial / v.reference}};
   };
-  p.variants = {
+  pair.variants = {
       variant<ChaseInstance>("serial", Role::serial, {}, [](ChaseInstance& in, const Params&) { return chase_entry(in, 1); }),
       with_model(variant<ChaseInstance>("ilp", Role::alternative, {chains},
                                         [](ChaseInstance& in, const Params& pt) {
@@ -249,11 +249,11 @@ Pair make_chase_pair(const Suite& suite) {
                  bound),
       variant<ChaseInstance>("reference", Role::reference, {}, [](ChaseInstance& in, const Params&) { return stream_entry(in); }),
   };
-  p.context = {{"nodes", "one 64-byte line per node on a seeded random cycle; chain j of k starts at position n j / k"},
+  pair.context = {{"nodes", "one 64-byte line per node on a seeded random cycle; chain j of k starts at position n j / k"},
                {"pages", transparent_huge_pages()},
                {"model", "t_ideal = max(t_serial / chains, t_reference): the serial chase's latency per node, the "
                          "streaming read's bandwidth"}};
-  return p;
+  return pair;
 }
 
 }  // namespace

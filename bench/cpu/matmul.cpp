@@ -64,15 +64,15 @@ Pair make_matmul_pair(const Suite& suite) {
   const kernels::Isa isa = suite.isa;
   const std::uint64_t seed = suite.options.seed;
 
-  Pair p;
-  p.domain = "cpu";
-  p.workload = "matmul";
-  p.axes = {{"n", suite.options.full ? std::vector<std::string>{"256", "512", "1024", "2048"}
+  Pair pair;
+  pair.domain = "cpu";
+  pair.workload = "matmul";
+  pair.axes = {{"n", suite.options.full ? std::vector<std::string>{"256", "512", "1024", "2048"}
                                      : std::vector<std::string>{"256", "1024"}}};
-  p.make_instance = [seed](const Params& point) {
+  pair.make_instance = [seed](const Params& point) {
     return std::make_unique<MatmulInstance>(static_cast<std::size_t>(point.get_int("n")), seed);
   };
-  p.validate = [](const Params& point) -> std::string {
+  pair.validate = [](const Params& point) -> std::string {
     const auto n = static_cast<std::size_t>(point.get_int("n"));
     // Inputs, output and the double reference with its magnitudes.
     const std::size_t needs = n * n * (3 * sizeof(float) + 2 * sizeof(double));
@@ -83,7 +83,7 @@ Pair make_matmul_pair(const Suite& suite) {
       return "--chains " + point.get("chains") + ": at most " + std::to_string(kernels::kMaxChains) + " scalar chains";
     return "";
   };
-  p.variants = {
+  pair.variants = {
       variant<MatmulInstance>("serial", Role::serial, {},
                               [](MatmulInstance& in, const Params&) {
                                 return matmul_entry(in, kernels::matmul_serial, {SumShape::single_chain});
@@ -123,9 +123,9 @@ Pair make_matmul_pair(const Suite& suite) {
                                     {SumShape::any_order});
                               }),
   };
-  p.context = {{"layout", "C = A * B^T, row-major (cblas_sgemm NoTrans, Trans)"},
+  pair.context = {{"layout", "C = A * B^T, row-major (cblas_sgemm NoTrans, Trans)"},
                {"blocked_kernel", kernels::BlockedGemm(isa).describe()}};
-  return p;
+  return pair;
 }
 
 }  // namespace

@@ -152,15 +152,15 @@ Pair make_overlap_pair(const Suite& suite) {
                                          : V{"8", "16", "32", "48", "64", "128", "512"}};
   const Axis depth{"depth", full ? V{"1", "2", "3", "4"} : V{"2", "3"}};
 
-  Pair p;
-  p.domain = "cpu";
-  p.workload = "overlap";
-  p.axes = {{"bytes", {std::to_string(std::size_t{64} << 20)}}, {"source", {"generator", "file"}}};
-  p.make_instance = [&options](const Params& point) {
+  Pair pair;
+  pair.domain = "cpu";
+  pair.workload = "overlap";
+  pair.axes = {{"bytes", {std::to_string(std::size_t{64} << 20)}}, {"source", {"generator", "file"}}};
+  pair.make_instance = [&options](const Params& point) {
     return std::make_unique<OverlapInstance>(static_cast<std::size_t>(point.get_int("bytes")), point.get("source"),
                                              options);
   };
-  p.validate = [&options](const Params& point) -> std::string {
+  pair.validate = [&options](const Params& point) -> std::string {
     const auto bytes = point.get_int("bytes");
     if (std::string why = whole_elements(bytes, sizeof(float), "--bytes"); !why.empty()) return why;
     if (static_cast<std::size_t>(bytes) > physical_memory_bytes() / 2)
@@ -176,7 +176,7 @@ Pair make_overlap_pair(const Suite& suite) {
              " float elements of --bytes " + std::to_string(bytes);
     return "";
   };
-  p.variants = {
+  pair.variants = {
       variant<OverlapInstance>("serial", Role::serial, {chunks, intensity},
                                [=](OverlapInstance& in, const Params& pt) {
                                  return two_stage_entry(in, pt, cpu::Execution::serial, 1, isa, width, bind);
@@ -197,10 +197,10 @@ Pair make_overlap_pair(const Suite& suite) {
                                           }),
                  pipeline_model(shape_from("chunks", "depth"))),
   };
-  p.context = {{"data_dir", options.data_dir.string()},
+  pair.context = {{"data_dir", options.data_dir.string()},
                {"file_source", "pread from the page cache (the file was just written); pipebench-io measures the device"},
                {"stage_compute_input", "one chunk-sized buffer in cache, as in the serial run"}};
-  return p;
+  return pair;
 }
 
 }  // namespace

@@ -87,14 +87,14 @@ Pair make_sumsq_pair(const Suite& suite) {
   const std::uint64_t seed = suite.options.seed;
   const std::vector<std::string> sizes = default_sizes(suite);
 
-  Pair p;
-  p.domain = "cpu";
-  p.workload = "sumsq";
-  p.axes = {{"bytes", sizes}};
-  p.make_instance = [seed](const Params& point) {
+  Pair pair;
+  pair.domain = "cpu";
+  pair.workload = "sumsq";
+  pair.axes = {{"bytes", sizes}};
+  pair.make_instance = [seed](const Params& point) {
     return std::make_unique<SumsqInstance>(static_cast<std::size_t>(point.get_int("bytes")), seed);
   };
-  p.validate = [](const Params& point) -> std::string {
+  pair.validate = [](const Params& point) -> std::string {
     const auto bytes = point.get_int("bytes");
     if (std::string why = whole_elements(bytes, sizeof(float), "--bytes"); !why.empty()) return why;
     if (static_cast<std::size_t>(bytes) > physical_memory_bytes() / 2)
@@ -103,7 +103,7 @@ Pair make_sumsq_pair(const Suite& suite) {
       return "--chains " + point.get("chains") + ": at most " + std::to_string(kernels::kMaxChains) + " vector chains";
     return "";
   };
-  p.variants = {
+  pair.variants = {
       variant<SumsqInstance>("serial", Role::serial, {},
                              [](SumsqInstance& in, const Params&) {
                                return sum_entry(in, kernels::sumsq_serial, {SumShape::single_chain});
@@ -127,7 +127,7 @@ Pair make_sumsq_pair(const Suite& suite) {
                                    {SumShape::any_order});
                              }),
   };
-  return p;
+  return pair;
 }
 
 }  // namespace

@@ -396,10 +396,10 @@ Pair make_read_pair(const Suite& suite) {
   const Axis depth{"depth", full ? V{"2", "3", "4"} : V{"2"}};
   const Axis intensity{"intensity", full ? V{"16", "64", "256", "512", "1024", "4096"} : V{"64", "512", "4096"}};
 
-  Pair p;
-  p.domain = "io";
-  p.workload = "read";
-  p.timing = Timing::manual;
+  Pair pair;
+  pair.domain = "io";
+  pair.workload = "read";
+  pair.timing = Timing::manual;
   Axis bytes{"bytes", {std::to_string((full ? std::size_t{256} : std::size_t{32}) << 20)}};
   if (!setup.user_file.empty() && !options.axes.count("bytes")) {
     // Without --bytes, a user's file is read whole.
@@ -407,7 +407,7 @@ Pair make_read_pair(const Suite& suite) {
     const auto size = std::filesystem::file_size(setup.user_file, ec);
     if (!ec && size > 0) bytes.values = {std::to_string(size / sizeof(float) * sizeof(float))};
   }
-  p.axes = {bytes};
+  pair.axes = {bytes};
   if (!setup.user_file.empty()) {
     // Missing, empty, unreadable, too short or not our data: said now, before anything runs.
     const std::vector<std::string>& asked = options.axes.count("bytes") ? options.axes.at("bytes") : bytes.values;
@@ -419,14 +419,14 @@ Pair make_read_pair(const Suite& suite) {
       throw UsageError("--file " + std::string(e.what()));
     }
   }
-  p.make_instance = [&options, setup](const Params& point) -> std::unique_ptr<Instance> {
+  pair.make_instance = [&options, setup](const Params& point) -> std::unique_ptr<Instance> {
     try {
       return std::make_unique<ReadInstance>(static_cast<std::size_t>(point.get_int("bytes")), options, setup);
     } catch (const io::FileError& e) {
       throw UsageError(e.what());
     }
   };
-  p.validate = [setup](const Params& pt) { return check_point(pt, setup); };
+  pair.validate = [setup](const Params& pt) { return check_point(pt, setup); };
   // One chunk per block; the thread pipeline's ring holds `depth` blocks, the io_uring ring
   // queue_depth reads and the block being computed.
   auto blocks_in_flight = [](const char* depth_param, std::size_t extra) {
@@ -447,7 +447,7 @@ Pair make_read_pair(const Suite& suite) {
   auto uring = variant<ReadInstance>("uring", Role::pipelined, {block, mode, queue_depth, intensity},
                                      [=](ReadInstance& in, const Params& pt) { return uring_entry(in, pt, k, bind, setup); });
   uring.model = pipeline_model(blocks_in_flight("queue_depth", 1), {"stage_read", "stage_compute"});
-  p.variants = {
+  pair.variants = {
       serial,
       thread,
       uring,
@@ -460,7 +460,7 @@ Pair make_read_pair(const Suite& suite) {
       variant<ReadInstance>("stage_compute", Role::stage, {block, intensity},
                             [=](ReadInstance& in, const Params& pt) { return compute_stage_entry(in, pt, k, bind); }),
   };
-  p.context = {
+  pair.context = {
       {"data_dir", setup.dir.string()},
       {"filesystem", io::filesystem_name(setup.dir) + (setup.memory_backed ? " (memory: buffered reads measure RAM)" : "")},
       {"o_direct", setup.direct.supported ? "supported, alignment " + std::to_string(setup.direct.alignment) + " bytes"
@@ -472,8 +472,8 @@ Pair make_read_pair(const Suite& suite) {
                       ", no setup flags, registered buffers (read_fixed), registered file"},
       {"timing", "per pass; buffered: posix_fadvise(DONTNEED) before the clock starts"},
   };
-  if (!setup.faults.text.empty()) p.context.push_back({"test_faults", setup.faults.text});
-  return p;
+  if (!setup.faults.text.empty()) pair.context.push_back({"test_faults", setup.faults.text});
+  return pair;
 }
 
 }  // namespace
