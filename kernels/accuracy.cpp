@@ -75,23 +75,28 @@ Verdict check_scalar(double got, double reference, double magnitude, double tole
   return v;
 }
 
-Verdict check_matrix(const float* got, const MatmulReference& ref, double tolerance) {
+Verdict check_elements(const float* got, const double* reference, const double* magnitude, std::size_t count,
+                       double tolerance) {
   Verdict v;
   v.tolerance = tolerance;
-  for (std::size_t i = 0; i < ref.c.size(); ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     if (!std::isfinite(got[i])) {
       v.finite = false;
       v.worst_index = i;
       v.max_rel_error = std::numeric_limits<double>::infinity();
       return v;
     }
-    const double e = relative_error(got[i], ref.c[i], ref.magnitude[i]);
+    const double e = relative_error(got[i], reference[i], magnitude ? magnitude[i] : std::fabs(reference[i]));
     if (e > v.max_rel_error) {
       v.max_rel_error = e;
       v.worst_index = i;
     }
   }
   return v;
+}
+
+Verdict check_matrix(const float* got, const MatmulReference& ref, double tolerance) {
+  return check_elements(got, ref.c.data(), ref.magnitude.data(), ref.c.size(), tolerance);
 }
 
 Verdict check_partials(const Partial* partials, std::size_t count) {

@@ -41,7 +41,10 @@ struct Verdict {
 };
 
 Verdict check_scalar(double got, double reference, double magnitude, double tolerance);
-// Element-wise against the reference, each relative to its own magnitude.
+// Element-wise against the reference, each relative to its own magnitude (nullptr: the
+// reference's own absolute value).
+Verdict check_elements(const float* got, const double* reference, const double* magnitude, std::size_t count,
+                       double tolerance);
 Verdict check_matrix(const float* got, const MatmulReference& ref, double tolerance);
 
 // Partial sums (one per block or chunk) against their references, each relative to its own

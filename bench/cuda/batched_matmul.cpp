@@ -34,7 +34,7 @@ class BatchedMatmulInstance : public OffloadInstance {
   kernels::Verdict check_output(const std::byte* output, const Params&) override {
     if (reference_.empty()) make_reference();
     // Each element: a dot product of length n, summed in an order the kernel chooses.
-    return check_elements(reinterpret_cast<const float*>(output), reference_.data(), magnitude_.data(),
+    return kernels::check_elements(reinterpret_cast<const float*>(output), reference_.data(), magnitude_.data(),
                           reference_.size(), kernels::sum_tolerance(n_, {SumShape::any_order}));
   }
 

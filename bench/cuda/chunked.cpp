@@ -220,29 +220,6 @@ cuda::Buffers OffloadInstance::buffers(std::optional<cuda::HostMemory> memory) {
 
 // ---- the pair ---------------------------------------------------------------------------
 
-kernels::Verdict check_elements(const float* got, const double* reference, const double* magnitude, std::size_t count,
-                                double tolerance) {
-  kernels::Verdict v;
-  v.tolerance = tolerance;
-  for (std::size_t i = 0; i < count; ++i) {
-    if (!std::isfinite(got[i])) {
-      v.finite = false;
-      v.worst_index = i;
-      v.max_rel_error = std::numeric_limits<double>::infinity();
-      return v;
-    }
-    const double err = std::fabs(got[i] - reference[i]);
-    if (err == 0.0) continue;
-    const double m = magnitude ? magnitude[i] : std::fabs(reference[i]);
-    const double rel = m > 0.0 ? err / m : std::numeric_limits<double>::infinity();
-    if (rel > v.max_rel_error) {
-      v.max_rel_error = rel;
-      v.worst_index = i;
-    }
-  }
-  return v;
-}
-
 namespace {
 
 // The checks of offload_pair() (chunked.hpp), in that order.

@@ -88,9 +88,4 @@ struct OffloadPairSpec {
 // memory and order, and a plan that cuts its items into `chunks` over `streams`.
 Pair offload_pair(const Suite& suite, OffloadPairSpec spec);
 
-// Element-wise check of a float output against double references, each relative to its own
-// magnitude (|reference| when magnitude is null).
-kernels::Verdict check_elements(const float* got, const double* reference, const double* magnitude, std::size_t count,
-                                double tolerance);
-
 }  // namespace pipebench::bench

@@ -50,7 +50,7 @@ class ElementwiseInstance : public OffloadInstance {
     // One element's Horner chain: `degree` steps, each a multiply and an add when not fused.
     const double tolerance = kernels::sum_tolerance(1, {SumShape::any_order, 1, 1, degree});
     // Every term of q_d is positive on [0, 1): the value is its own magnitude.
-    return check_elements(reinterpret_cast<const float*>(output), reference(degree).data(), nullptr, items, tolerance);
+    return kernels::check_elements(reinterpret_cast<const float*>(output), reference(degree).data(), nullptr, items, tolerance);
   }
 
   // Nominal: `intensity` FLOPs per element, as on the CPU (the Horner loop does one fewer add).
