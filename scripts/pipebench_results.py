@@ -11,10 +11,12 @@ entry name: entries are found by the names and fields the binaries wrote.
     results.sibling(e, "serial"), results.stages(e), results.find(pair, variant, params),
     results.own_params(e)
 
-Standard library only."""
+Standard library only (interpreter_with() finds one for the scripts that need more)."""
 import json
 import math
 import os
+import subprocess
+import sys
 from collections import defaultdict
 
 SCHEMA_VERSION = 1
@@ -294,6 +296,28 @@ def load(paths, explicit_errors=True):
     if not files:
         raise ResultError(f"{', '.join(paths)}: no pipebench result" + (f" ({notes[0]})" if notes else ""))
     return Results(files, peers, notes)
+
+
+def interpreter_with(module, script, guard):
+    """An interpreter that can import `module`, for `script` to re-run itself with: Debian's
+    python3-<module> serves /usr/bin/python3, while the python3 first on PATH may be another
+    (PIPEBENCH_PYTHON, then /usr/bin/python3, then every python3 on PATH). Re-runs at most once
+    (the environment variable `guard` marks the second run); returns only when none has it."""
+    if os.environ.get(guard) == "1":
+        return
+    here = os.path.realpath(sys.executable)
+    candidates = [os.environ.get("PIPEBENCH_PYTHON"), "/usr/bin/python3"]
+    candidates += [os.path.join(d, n) for d in os.environ.get("PATH", "").split(os.pathsep) for n in ("python3", "python")]
+    for cand in candidates:
+        if not cand or not os.access(cand, os.X_OK) or os.path.realpath(cand) == here:
+            continue
+        try:
+            ok = subprocess.run([cand, "-c", f"import {module}"], capture_output=True, timeout=60).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        if ok:
+            os.environ[guard] = "1"
+            os.execv(cand, [cand, script] + sys.argv[1:])
 
 
 def validate(doc, schema_path=None):

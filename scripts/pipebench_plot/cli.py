@@ -24,9 +24,10 @@ then other python3 on PATH): Debian's python3-matplotlib installs for /usr/bin/p
 # This docstring is plot.py's --help ({figures}: the registered types, registry.help_text()).
 import argparse
 import os
-import subprocess
 import sys
 from collections import defaultdict
+
+from pipebench_results import interpreter_with
 
 from . import registry
 from .common import Index, die, load, note, number
@@ -49,22 +50,7 @@ def ensure_matplotlib():
         return
     except ImportError:
         pass
-    if os.environ.get("PIPEBENCH_PLOT_REEXEC") != "1":
-        here = os.path.realpath(sys.executable)
-        candidates = [os.environ.get("PIPEBENCH_PYTHON"), "/usr/bin/python3"]
-        for d in os.environ.get("PATH", "").split(os.pathsep):
-            for name in ("python3", "python"):
-                candidates.append(os.path.join(d, name))
-        for cand in candidates:
-            if not cand or not os.access(cand, os.X_OK) or os.path.realpath(cand) == here:
-                continue
-            try:
-                ok = subprocess.run([cand, "-c", "import matplotlib"], capture_output=True, timeout=60).returncode == 0
-            except (OSError, subprocess.TimeoutExpired):
-                ok = False
-            if ok:
-                os.environ["PIPEBENCH_PLOT_REEXEC"] = "1"
-                os.execv(cand, [cand, PLOT_SCRIPT] + sys.argv[1:])
+    interpreter_with("matplotlib", PLOT_SCRIPT, "PIPEBENCH_PLOT_REEXEC")
     die(f"matplotlib is not importable by {sys.executable} nor by any other python3 found; install it: "
         "'apt-get install python3-matplotlib' (Debian, for /usr/bin/python3) or "
         f"'{sys.executable} -m pip install matplotlib'", 3)
