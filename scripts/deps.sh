@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pipebench needs, when it can (root, or sudo without a
 # password); otherwise names what is missing and how to install it. Exit 0 when all are there.
+# python3-scipy: scripts/compare.py's significance test; a Java runtime: the Jenkinsfile's
+# linter (scripts/lint-jenkinsfile.sh, which installs the linter itself from npm).
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config python3 git
           libbenchmark-dev libgtest-dev libhwloc-dev libopenblas-dev libcli11-dev
-          liburing-dev fio libopenmpi-dev openmpi-bin python3-matplotlib python3-jsonschema)
+          liburing-dev fio libopenmpi-dev openmpi-bin python3-matplotlib python3-jsonschema
+          python3-scipy default-jre-headless)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "pipebench: not a Debian system; make sure the equivalents of these are installed: ${packages[*]}" >&2
