@@ -8,7 +8,8 @@
 #   build     configure and build Release with the tests (PIPEBENCH_BUILD, default build)
 #   test      every CTest suite; JUnit in <work>/ctest-junit.xml
 #   bench     scripts/run.sh (--suite quick|full, --suites); the run folder goes in <work>/run-folder
-#   slurm     the same suites as a batch job on Slurm (scripts/slurm/node.sbatch; sbatch --wait)
+#   slurm     the same suites as a batch job on Slurm (scripts/slurm/node.sbatch; sbatch --wait);
+#             there a --benchmark_filter selects families (domain/workload: PIPEBENCH_WORKLOADS)
 #   compare   scripts/compare.py <baseline> <the run>: <work>/report.md, compare.txt, compare-junit.xml
 #   plot      scripts/plot.py on the run: <work>/figures
 #   archive   <work>/pipebench-nightly-<UTC stamp>.tar.gz: the run, the reports, the figures
@@ -110,9 +111,14 @@ stage_bench() {
 
 stage_slurm() {
   command -v sbatch >/dev/null || fail slurm "sbatch not found (no Slurm here)"
+  # The batch scripts set the filter per family: a --benchmark_filter selects families instead.
+  local args=() workloads=${PIPEBENCH_WORKLOADS:-}
+  for a in ${bench_args[@]+"${bench_args[@]}"}; do
+    case "$a" in --benchmark_filter=*) workloads=${a#--benchmark_filter=} ;; *) args+=("$a") ;; esac
+  done
   local log="$work/slurm.log" job
   job=$(PIPEBENCH_BUILD=$build PIPEBENCH_RESULTS="$work/results" PIPEBENCH_SUITE=$suite \
-        PIPEBENCH_DOMAINS="${suites//,/ }" PIPEBENCH_ARGS="${bench_args[*]:-}" \
+        PIPEBENCH_DOMAINS="${suites//,/ }" PIPEBENCH_ARGS="${args[*]:-}" PIPEBENCH_WORKLOADS="$workloads" \
         sbatch --parsable --wait --output="$work/slurm-%j.out" scripts/slurm/node.sbatch 2> "$log") ||
     fail slurm "the batch job failed or was not accepted (see $log and $work/slurm-*.out)"
   job=${job%%;*}
