@@ -85,7 +85,7 @@ ClusterName=ci
 SlurmctldHost=localhost
 SlurmUser=root
 AuthType=auth/munge
-AuthInfo=socket=$d/munge/munge.socket
+AuthInfo=socket=$d/munge/munge.socket,cred_expire=10
 CredType=cred/munge
 StateSaveLocation=$d/state
 SlurmdSpoolDir=$d/spool
