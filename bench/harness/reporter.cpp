@@ -95,7 +95,8 @@ void annotate_model(Run& r, const EntryRecord& rec, const Times& times, double t
   if (model.metrics) {
     std::map<std::string, double> measured;
     for (const auto& [name, c] : r.counters) measured[name] = c.value;
-    for (const auto& [name, value] : model.metrics(ModelValues{by_name, *serial, reference.value_or(std::nan("")), t, ideal, measured, rec.params}))
+    const ModelValues values{by_name, *serial, reference.value_or(std::nan("")), t, ideal, measured, rec.params};
+    for (const auto& [name, value] : model.metrics(values))
       if (std::isfinite(value)) set(r, name.c_str(), value);
   }
   const double e = overlap_efficiency(*serial, t, ideal);
