@@ -68,9 +68,23 @@ void Pipeline::stop_threads() {
   threads_.clear();
 }
 
-void Pipeline::run(std::size_t chunks) {
+void Pipeline::run(std::size_t chunks, trace::Recorder* recorder) {
   if (chunks == 0) return;
   chunks_ = chunks;
+  lanes_.assign(threads_.size(), nullptr);
+  if (recorder) {
+    // Lane labels carry the thread's placement: "load:core0" -> "load (core0)".
+    for (std::size_t t = 0; t < threads_.size(); ++t) {
+      const std::string who = execution_ == Execution::serial ? std::string("all stages") : stages_[t].name;
+      std::string where = "unbound";
+      const std::size_t at = binding_.find(who + ":");
+      if (at != std::string::npos) {
+        const std::size_t from = at + who.size() + 1;
+        where = binding_.substr(from, binding_.find(' ', from) - from);
+      }
+      lanes_[t] = &recorder->lane(who + " (" + where + ")");
+    }
+  }
   for (std::size_t s = 0; s < stages_.size(); ++s) done_[s].store(0, std::memory_order_relaxed);
   failed_.store(false, std::memory_order_relaxed);
   error_ = nullptr;
@@ -81,6 +95,7 @@ void Pipeline::run(std::size_t chunks) {
   for (std::size_t f = finished_.load(std::memory_order_acquire); f < threads_.size();
        f = finished_.load(std::memory_order_acquire))
     finished_.wait(f, std::memory_order_acquire);
+  lanes_.assign(threads_.size(), nullptr);
   if (error_) std::rethrow_exception(error_);
 }
 
@@ -100,9 +115,11 @@ void Pipeline::worker(std::size_t index) {
 }
 
 void Pipeline::run_serial() {
+  trace::Lane* lane = lanes_[0];
   for (std::size_t i = 0; i < chunks_; ++i)
     for (auto& stage : stages_) {
       try {
+        trace::Span span(lane, stage.name.c_str(), static_cast<std::int64_t>(i));
         stage.work(i, 0);
       } catch (...) {
         fail(std::current_exception());
@@ -118,6 +135,7 @@ void Pipeline::run_stage(std::size_t s) {
     const bool go = s == 0 ? (i < depth_ || wait_for(done_[last], i + 1 - depth_)) : wait_for(done_[s - 1], i + 1);
     if (!go || failed_.load(std::memory_order_acquire)) return;
     try {
+      trace::Span span(lanes_[s], stages_[s].name.c_str(), static_cast<std::int64_t>(i));
       stages_[s].work(i, i % depth_);
     } catch (...) {
       fail(std::current_exception());

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "trace.hpp"
+
 namespace pipebench::cpu {
 
 struct Stage {
@@ -45,7 +47,9 @@ class Pipeline {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
-  void run(std::size_t chunks);
+  // With a recorder, every stage call is recorded on its thread's lane ("load (core0)"), named
+  // by the stage, its item the chunk: the traced pass. Without one, nothing is recorded.
+  void run(std::size_t chunks, trace::Recorder* recorder = nullptr);
 
   Execution execution() const { return execution_; }
   std::size_t depth() const { return depth_; }
@@ -70,6 +74,7 @@ class Pipeline {
 
   // Per run.
   std::size_t chunks_ = 0;
+  std::vector<trace::Lane*> lanes_;  // per thread, while a traced run records; empty otherwise
   std::unique_ptr<std::atomic<std::size_t>[]> done_;  // chunks finished, per stage
   std::atomic<bool> failed_{false};
   std::mutex error_mutex_;

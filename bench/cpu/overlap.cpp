@@ -86,6 +86,10 @@ Entry two_stage_entry(OverlapInstance& in, const Params& pt, cpu::Execution exec
   auto pipeline = std::make_shared<cpu::Pipeline>(std::move(stages), execution, slots, bind);
   Entry e;
   e.run = [pipeline, n = chunks.count()] { pipeline->run(n); };
+  e.traced = [pipeline, n = chunks.count()](trace::Recorder& recorder) {
+    recorder.expect({{"load", "compute"}, static_cast<std::int64_t>(n)});
+    pipeline->run(n, &recorder);
+  };
   e.check = [sums, &refs = in.references.of(degree, chunks), tolerances = poly_tolerances(chunks, width, degree)] {
     return check_chunk_sums(*sums, refs, tolerances);
   };

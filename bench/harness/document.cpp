@@ -44,6 +44,7 @@ std::string describe(const EntryRecord& rec, const char* outcome) {
   }
   s += "}";
   const Role role = rec.variant->role;
+  if (!rec.trace_file.empty()) s += ", \"trace\": " + json_string(rec.trace_file);
   if (role == Role::stage) s += std::string(", \"stage_kind\": \"") + stage_kind_name(rec.variant->stage_kind) + "\"";
   if (role == Role::pipelined || role == Role::alternative || role == Role::reference) {
     s += ", \"siblings\": {\"serial\": " + name_or_null(rec.serial);

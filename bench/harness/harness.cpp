@@ -7,6 +7,7 @@
 #include <cctype>
 #include <atomic>
 #include <benchmark/benchmark.h>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -70,6 +71,7 @@ struct Current {
 };
 std::unique_ptr<Current> g_current;
 const Processes* g_processes = nullptr;
+const SuiteOptions* g_options = nullptr;
 
 // Every process decides at the same entry boundary whether the run stops.
 bool stopping() {
@@ -87,6 +89,40 @@ void not_run(benchmark::State& state, const std::string& why) {
   state.SkipWithError((std::string(kNotRun) + why).c_str());
   for (auto _ : state) {
   }
+}
+
+// The traced pass of an entry (--trace DIR), once, after its first timed iterations: from
+// poison, timed as a whole, verified, its timeline checked and written (rank 0) to a file the
+// run's JSON names. Its time and the timeline's own counters join the entry's counters.
+kernels::Verdict trace_entry(EntryRecord& rec, Entry& entry) {
+  trace::Recorder recorder;
+  recorder.name_process(0, rec.pair->domain == "mpi" ? "rank 0" : "pipebench-" + rec.pair->domain);
+  recorder.set("entry", rec.name);
+  recorder.set("build_revision", std::string(build::kGitRevision));
+  if (entry.poison) entry.poison();
+  const auto start = std::chrono::steady_clock::now();
+  entry.traced(recorder);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  kernels::Verdict verdict = entry.check();
+  if (!verdict.ok() || g_processes->rank != 0) return verdict;
+  recorder.set("trace_pass_seconds", seconds);
+  if (const std::string problem = recorder.check(); !problem.empty())
+    throw std::logic_error("the traced pass's timeline is incomplete: " + problem);
+  std::vector<std::pair<std::string, double>> counters{{"trace_pass_seconds", seconds}};
+  if (entry.trace_counters)
+    for (auto& c : entry.trace_counters(recorder)) {
+      recorder.set(c.first, c.second);
+      counters.push_back(std::move(c));
+    }
+  const std::filesystem::path dir = *g_options->trace_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw WriteError("--trace: creating '" + dir.string() + "': " + ec.message());
+  const std::filesystem::path file = dir / trace::file_name_for(rec.name);
+  write_whole_file(file, recorder.chrome_json());
+  rec.trace_file = file.string();
+  for (auto& c : counters) entry.counters.push_back(std::move(c));  // this and later repetitions
+  return verdict;
 }
 
 void run_entry(benchmark::State& state, EntryRecord& rec) {
@@ -129,6 +165,7 @@ void run_entry(benchmark::State& state, EntryRecord& rec) {
       entry.run();
       verdict = entry.check();
     }
+    if (verdict.ok() && entry.traced && g_options->trace_dir && rec.trace_file.empty()) verdict = trace_entry(rec, entry);
     if (!verdict.ok()) {
       ++g_failures;
       const std::string msg = "verification failed: " + verdict.describe();
@@ -308,6 +345,7 @@ int run_suite(int argc, char** argv, const Domain& domain, const std::string& pr
   if (!parsed) return 0;
   SuiteOptions& options = *parsed;
 
+  g_options = &options;
   if (domain.prepare) domain.prepare(options);
 
   const cpu::Topology& topo = cpu::topology();

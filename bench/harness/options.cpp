@@ -239,6 +239,10 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
   app.add_option("--intensity", intensity, "FLOPs per element of the compute stage (even, >= 2)")->delimiter(',');
   app.add_option("--data-dir", data_dir, "Directory for file sources (default: the temp directory)");
   app.add_flag("--keep", out.keep_files, "Keep data files instead of removing them");
+  std::string trace_dir;
+  app.add_option("--trace", trace_dir,
+                 "Directory for timelines: one untimed traced pass per entry after its timed ones, a Chrome trace "
+                 "file per entry (Perfetto, chrome://tracing); created if missing");
   app.add_option("--seed", seed, "Seed of every generated input (0 .. 2^64-1)");
   app.add_option("--isa", isa, "Kernel ISA: generic, avx2, avx512 (default: the widest this CPU runs)");
   app.add_flag("--no-probe{false}", out.probe, "Skip the machine probes (no roofline counters)");
@@ -312,6 +316,24 @@ std::optional<SuiteOptions> parse_options(int argc, char** argv, const std::stri
       throw UsageError("--data-dir: '" + data_dir + "' is not an existing directory");
     if (::access(out.data_dir.c_str(), W_OK | X_OK) != 0)
       throw UsageError("--data-dir: '" + data_dir + "' is not writable");
+  }
+
+  if (!trace_dir.empty()) {
+    // Checked now, created when the first trace is written: a run that fails early leaves nothing.
+    const std::filesystem::path dir = trace_dir;
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec)) {
+      if (!std::filesystem::is_directory(dir, ec)) throw UsageError("--trace: '" + trace_dir + "' is not a directory");
+      if (::access(dir.c_str(), W_OK | X_OK) != 0) throw UsageError("--trace: '" + trace_dir + "' is not writable");
+    } else {
+      std::filesystem::path parent = dir.parent_path();
+      if (parent.empty()) parent = ".";
+      if (!std::filesystem::is_directory(parent, ec))
+        throw UsageError("--trace: '" + trace_dir + "': its parent '" + parent.string() + "' is not an existing directory");
+      if (::access(parent.c_str(), W_OK | X_OK) != 0)
+        throw UsageError("--trace: '" + trace_dir + "' cannot be created: '" + parent.string() + "' is not writable");
+    }
+    out.trace_dir = dir;
   }
 
   if (!isa.empty()) {

@@ -28,6 +28,8 @@ struct SuiteOptions {
   // else the one line saying why not; a pair that writes a file there refuses to run with it.
   std::string data_dir_problem;
   bool keep_files = false;
+  // --trace DIR: one untimed traced pass per entry that can record one, a file per entry there.
+  std::optional<std::filesystem::path> trace_dir;
   std::uint64_t seed = 20261128;
   std::optional<kernels::Isa> isa;
   bool probe = true;

@@ -19,6 +19,7 @@
 #include "options.hpp"
 #include "params.hpp"
 #include "topology.hpp"
+#include "trace.hpp"
 
 namespace pipebench::bench {
 
@@ -64,6 +65,13 @@ struct Entry {
   // Optional: counters measured during the timed iterations (short reads, page-cache residency),
   // read once after them.
   std::function<std::vector<std::pair<std::string, double>>()> measured;
+  // Optional: one pass like run() that records its timeline (--trace DIR): run once per entry,
+  // untimed, after the timed iterations, from poison, and verified by check() like them. Every
+  // process of a run calls it; with several, it leaves the whole timeline (every rank's lanes,
+  // on rank 0's clock) in rank 0's recorder.
+  std::function<void(trace::Recorder&)> traced;
+  // Optional: counters read from that timeline (bubble_trace), reported with the entry's.
+  std::function<std::vector<std::pair<std::string, double>>(const trace::Recorder&)> trace_counters;
 };
 
 // The inputs of one point of a pair's own axes, shared by all its variants.

@@ -22,6 +22,7 @@ struct EntryRecord {
   double flops = 0.0;
   double bytes = 0.0;
   std::size_t working_set = 0;
+  std::string trace_file;  // --trace: the file its traced pass was written to, once written
 
   // Siblings (Registry::link); nullptr: none registered (filtered out, or the pair has none).
   const EntryRecord* serial = nullptr;     // pipelined, alternative, reference

@@ -50,6 +50,30 @@ int open_new(const std::filesystem::path& p, int mode) {
 
 }  // namespace
 
+void write_whole_file(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::path temp = path.parent_path() / temp_prefix(path);
+  temp += std::to_string(::getpid());
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  const int fd = open_new(temp, 0666 & ~static_cast<int>(mask));
+  if (fd < 0) throw WriteError("creating " + temp.string() + ": " + std::strerror(errno));
+  try {
+    write_all(fd, text, 0, path.string());
+    if (::fsync(fd) != 0) throw WriteError("writing " + path.string() + ": fsync: " + std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw;
+  }
+  ::close(fd);
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    throw WriteError("writing " + path.string() + ": rename: " + std::strerror(err));
+  }
+  sync_dir(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
+}
+
 ResultFile::ResultFile(const std::string& path) : path_(path), given_(path) {
   if (path.empty()) throw UsageError("--benchmark_out: empty path");
   struct stat st {};

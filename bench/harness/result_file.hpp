@@ -17,6 +17,10 @@ struct WriteError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Writes `text` to a temporary file beside `path`, fsyncs it and renames it over `path`: the path
+// holds the earlier file or the whole new one, never a part (a trace file). Throws WriteError.
+void write_whole_file(const std::filesystem::path& path, const std::string& text);
+
 class ResultFile {
  public:
   // Checks that the path can be written (its folder takes a new file) without touching what is
