@@ -96,7 +96,7 @@ void not_run(benchmark::State& state, const std::string& why) {
 // run's JSON names. Its time and the timeline's own counters join the entry's counters.
 kernels::Verdict trace_entry(EntryRecord& rec, Entry& entry) {
   trace::Recorder recorder;
-  recorder.name_process(0, rec.pair->domain == "mpi" ? "rank 0" : "pipebench-" + rec.pair->domain);
+  recorder.name_process(0, "pipebench-" + rec.pair->domain);  // a domain with processes names its own
   recorder.set("entry", rec.name);
   recorder.set("build_revision", std::string(build::kGitRevision));
   if (entry.poison) entry.poison();
