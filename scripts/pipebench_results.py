@@ -44,6 +44,7 @@ class Entry:
         self.stage_kind = desc.get("stage_kind")
         self.sibling_names = dict(desc.get("siblings", {}))
         self.model = desc.get("model")
+        self.trace = desc.get("trace")  # the timeline of its traced pass (--trace), or None
         self.run = None        # the median aggregate, or the single run
         self.reps = []         # every repetition's run
         self.aggregates = {}   # aggregate name -> run
@@ -233,6 +234,13 @@ class Results:
         if not e.model:
             return []
         return [(s["variant"], s["kind"], self._named(e, s.get("entry"))) for s in e.model.get("stages", [])]
+
+    def terms(self, e):
+        """{variant: Entry or None} of the stage entries its model adds beyond the stages (the
+        handoff, both stages at once)."""
+        if not e.model:
+            return {}
+        return {s["variant"]: self._named(e, s.get("entry")) for s in e.model.get("terms", [])}
 
     def find(self, like, variant, params):
         """The entry of like's pair and origin with this variant and exactly these parameters."""

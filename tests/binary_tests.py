@@ -56,7 +56,11 @@ def smoke(binary):
                      f"cpu/overlap/stage_load/bytes:65536/chunks:5/source:{source}",
                      f"cpu/overlap/stage_compute/bytes:65536/chunks:5/intensity:6/source:{source}",
                      f"cpu/overlap/pipelined/bytes:65536/chunks:5/depth:2/intensity:6/source:{source}",
-                     f"cpu/overlap/pipelined/bytes:65536/chunks:5/depth:1/intensity:2/source:{source}"]
+                     f"cpu/overlap/pipelined/bytes:65536/chunks:5/depth:1/intensity:2/source:{source}",
+                     f"cpu/overlap/stage_handoff/bytes:65536/chunks:5/depth:2/source:{source}"]
+    expected += ["cpu/contention/serial/bytes:65536/chunks:5/intensity:6",
+                 "cpu/contention/stage_both/bytes:65536/chunks:5/intensity:6",
+                 "cpu/contention/pipelined/bytes:65536/chunks:5/depth:2/intensity:6"]
     for name in expected:
         check(name in runs, f"missing entry {name}")
 
@@ -75,11 +79,16 @@ def smoke(binary):
     ilp = by_name["cpu/sumsq/ilp/bytes:65536/chains:4"]
     check(ilp.role == "alternative" and results.sibling(ilp, "reference").name == "cpu/sumsq/reference/bytes:65536",
           f"{ilp.role} {ilp.sibling_names}")
-    check(check_model(results) == 8, "not every pipelined entry's model was checked")
+    check(check_model(results) == 12, "not every pipelined entry's model was checked")
+    for name in runs:
+        if name.startswith(("cpu/overlap/pipelined/", "cpu/contention/pipelined/")) and "/depth:2/" in name:
+            key = "t_ideal_handoff" if "/overlap/" in name else "t_ideal_contended"
+            check(key in runs[name], f"{name}: no {key}")
 
     for name, b in runs.items():
         # The pairs that compute say how fast; a pair that only moves data (a pointer chase) has no FLOPs.
-        if name.startswith(("cpu/sumsq/", "cpu/matmul/", "cpu/overlap/")) and "/stage_load/" not in name:
+        if name.startswith(("cpu/sumsq/", "cpu/matmul/", "cpu/overlap/", "cpu/contention/")) and \
+                "/stage_load/" not in name and "/stage_handoff/" not in name:
             check(b.get("flops_per_second", 0) > 0, f"{name}: no FLOP/s")
         if "/stage_compute/" not in name:
             check(b.get("bytes_per_second", 0) > 0, f"{name}: no bytes/s")
@@ -104,12 +113,14 @@ def overlap(binary):
                 "--benchmark_filter=overlap", "--benchmark_format=json")
         check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
     runs = json.loads(r.stdout)["benchmarks"]
-    check(len(runs) == 2 * (2 + 1 + 2 + 8), f"expected 26 overlap entries, got {len(runs)}")
+    # Per source: serial and stage_compute per intensity, stage_load, stage_handoff per depth,
+    # pipelined per depth and intensity.
+    check(len(runs) == 2 * (2 + 1 + 2 + 4 + 8), f"expected 34 overlap entries, got {len(runs)}")
     for b in runs:
         check(not b.get("error_occurred"), f"{b['name']}: {b.get('error_message')}")
     by_name = {b["name"]: b for b in runs}
     for name, b in by_name.items():
-        if "/depth:1/" in name:
+        if "/pipelined/" in name and "/depth:1/" in name:
             # One slot cannot overlap: the model's best is the stages one after another.
             load = by_name[re.sub(r"pipelined/(.*)/depth:1/intensity:\d+/", r"stage_load/\1/", name)]
             compute = by_name[name.replace("pipelined", "stage_compute").replace("/depth:1", "")]
@@ -118,6 +129,65 @@ def overlap(binary):
     # A ring deeper than the chunks is capped, not allocated.
     r = run(binary, *TINY, "--depth", "1000000000", "--no-probe", "--benchmark_filter=overlap/pipelined/.*generator")
     check(r.returncode == 0, f"--depth 1000000000: exit {r.returncode}\n{r.stderr}")
+
+
+def trace(binary):
+    """--trace: one valid timeline per traced entry, named by the result; the traced pass is
+    verified; without --trace nothing of it appears, and the timed entries are the same."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+    import pipebench_trace
+    flt = "--benchmark_filter=cpu/(overlap|contention)/.*"
+    with tempfile.TemporaryDirectory() as tmp:
+        traces = os.path.join(tmp, "traces")  # created by the run
+        out = os.path.join(tmp, "traced.json")
+        r = run(binary, *TINY, "--no-probe", "--data-dir", tmp, flt, "--trace", traces, f"--benchmark_out={out}")
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+        check_schema(out)
+        _, traced = load_result(out)
+        named = [e for e in traced.entries if e.trace]
+        pipelined = [e for e in traced.entries if e.role == "pipelined"]
+        check(pipelined and all(e.trace for e in pipelined), "a pipelined entry without its trace")
+        for e in named:
+            check(e.value("trace_pass_seconds") is not None and e.value("trace_pass_seconds") > 0,
+                  f"{e.name}: no trace_pass_seconds")
+            t = pipebench_trace.load(e.trace)
+            check(t.entry == e.name, f"{e.trace}: names {t.entry}, not {e.name}")
+            check(pipebench_trace.problems(t) == [], f"{e.name}: {pipebench_trace.problems(t)[:3]}")
+            chunks = e.params["chunks"]
+            stage = [i for _, i in t.stage_intervals()]
+            if e.role == "pipelined":
+                check(len(t.lanes) == 2 and len(stage) == 2 * chunks, f"{e.name}: {len(t.lanes)} lanes, {len(stage)}")
+                check({i.name for i in stage} == {"load", "compute"}, f"{e.name}: {sorted({i.name for i in stage})}")
+        check(sorted(os.listdir(traces)) == sorted(os.path.basename(e.trace) for e in named),
+              f"files in {traces} are not those the result names")
+
+        # A traced pass that computes wrong fails like any other pass: the fault seam of the
+        # pipeline (none here) is the verification itself, so check the trace is from a verified pass.
+        plain_out = os.path.join(tmp, "plain.json")
+        r = run(binary, *TINY, "--no-probe", "--data-dir", tmp, flt, f"--benchmark_out={plain_out}")
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+        _, plain = load_result(plain_out)
+        check(all(not e.trace and e.value("trace_pass_seconds") is None for e in plain.entries),
+              "a run without --trace names a trace or reports trace_pass_seconds")
+        check([e.name for e in plain.entries] == [e.name for e in traced.entries], "tracing changed the entries")
+        # The same fields, but for those a measurement decides (an efficiency is undefined when
+        # the model allows no gain; the label then says so).
+        measured = ("real_time", "cpu_time", "label", "efficiency", "efficiency_handoff", "efficiency_contended")
+        for a, b in zip(plain.entries, traced.entries):
+            check({k: v for k, v in a.run["pipebench"].items() if k != "trace"} ==
+                  {k: v for k, v in b.run["pipebench"].items() if k != "trace"}, f"{a.name}: descriptions differ")
+            ka = {k for k in a.run if k not in measured}
+            kb = {k for k in b.run if k not in measured + ("trace_pass_seconds",)}
+            check(ka == kb, f"{a.name}: tracing changed the fields {sorted(ka ^ kb)}")
+
+        # Bad --trace: one line naming it, exit 2, nothing written.
+        afile = os.path.join(tmp, "afile")
+        open(afile, "w").close()
+        for bad in [afile, os.path.join(tmp, "no", "such", "dir")]:
+            r = run(binary, *TINY, "--no-probe", flt, "--trace", bad)
+            check(r.returncode == 2 and r.stderr.count("\n") == 1 and "--trace" in r.stderr,
+                  f"--trace {bad}: exit {r.returncode}, {r.stderr!r}")
+        check(not os.path.exists(os.path.join(tmp, "no")), "a refused --trace created a folder")
 
 
 def filtered(binary):
@@ -413,7 +483,7 @@ def write_errors(binary):
             subprocess.run(["umount", mnt])
 
 
-CASES = {"smoke": smoke, "overlap": overlap, "summary": summary, "filtered": filtered, "errors": errors,
+CASES = {"smoke": smoke, "trace": trace, "overlap": overlap, "summary": summary, "filtered": filtered, "errors": errors,
          "selftest": selftest, "selftest_interrupt": selftest_interrupt, "help": help_text, "list": list_names,
          "interrupt": interrupt, "write_errors": write_errors}
 

@@ -88,6 +88,31 @@ def ideal_time(stages, chunks, depth):
     return total / chunks + (chunks - 1) * period / chunks
 
 
+def check_model_terms(results, e, stages):
+    """The models with terms (bench/stages/handoff.hpp, cpu/contention), recomputed from the
+    stage entries and the terms' counters."""
+    terms = results.terms(e)
+    serial, ideal, t = e.value("t_serial"), e.value("t_ideal"), e.seconds
+    h = terms.get("stage_handoff")
+    if h is not None:
+        check(e.value("t_ideal_handoff") is not None, f"{e.name}: stage_handoff ran, no t_ideal_handoff")
+        w, r = h.value("handoff_write_seconds"), h.value("handoff_read_seconds")
+        lw, lr = h.value("handoff_local_write_seconds"), h.value("handoff_local_read_seconds")
+        check(close(h.value("handoff_seconds"), max(0, w - lw) + max(0, r - lr)), f"{h.name}: handoff_seconds")
+        want = ideal_time([stages[0] + max(0, w - lw), stages[1] + max(0, r - lr)], e.model["chunks"], e.model["depth"])
+        check(close(e.value("t_ideal_handoff"), want), f"{e.name}: t_ideal_handoff {e.value('t_ideal_handoff')} != {want}")
+        check(e.value("t_ideal_handoff") >= ideal * (1 - 1e-12), f"{e.name}: the handoff made the model faster")
+        if e.value("efficiency_handoff") is not None:
+            check(close(e.value("efficiency_handoff"), (serial - t) / (serial - want)), f"{e.name}: efficiency_handoff")
+    b = terms.get("stage_both")
+    if b is not None:
+        want = max(ideal, b.seconds)
+        check(close(e.value("t_ideal_contended"), want), f"{e.name}: t_ideal_contended {e.value('t_ideal_contended')}")
+        if e.value("efficiency_contended") is not None:
+            check(close(e.value("efficiency_contended"), (serial - t) / (serial - want)),
+                  f"{e.name}: efficiency_contended")
+
+
 def check_model(results):
     """The model's arithmetic on the measured inputs, for every entry with a model (pipelined
     entries, and alternatives that declare a bound): speedup and bound from t_serial, efficiency
@@ -112,6 +137,7 @@ def check_model(results):
             stages = [s.seconds for _, _, s in results.stages(e)]
             check(close(ideal, ideal_time(stages, e.model["chunks"], e.model["depth"])),
                   f"{e.name}: t_ideal {ideal} is not the model of its stages {stages}")
+            check_model_terms(results, e, stages)
         checked += e.role == "pipelined"
     return checked
 

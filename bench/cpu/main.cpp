@@ -13,7 +13,7 @@ using pb::DomainOption;
 
 PIPEBENCH_REGISTER_OPTION(cpu, n, "Matrix sizes N (N x N)", DomainOption::Kind::positive)
 PIPEBENCH_REGISTER_OPTION(cpu, chains, DomainOption::count("Independent dependency chains (1..64; each pair says its own limit)", 64))
-PIPEBENCH_REGISTER_OPTION(cpu, source, "Load-stage source", DomainOption::Kind::choice, {"generator", "file"})
+PIPEBENCH_REGISTER_OPTION(cpu, source, "Load-stage source", DomainOption::Kind::choice, {"generator", "file", "memory"})
 PIPEBENCH_REGISTER_OPTION(cpu, no_bind, DomainOption::flag("Leave pipeline threads unbound"))
 
 namespace {

@@ -64,6 +64,14 @@ std::string describe(const EntryRecord& rec, const char* outcome) {
            stage_kind_name(rec.stages[i].variant->stage_kind) + "\", \"entry\": " + name_or_null(rec.stages[i].entry) +
            "}";
     s += "]";
+    if (!rec.terms.empty()) {
+      s += ", \"terms\": [";
+      for (std::size_t i = 0; i < rec.terms.size(); ++i)
+        s += std::string(i ? ", " : "") + "{\"variant\": " + json_string(rec.terms[i].variant->name) + ", \"kind\": \"" +
+             stage_kind_name(rec.terms[i].variant->stage_kind) + "\", \"entry\": " + name_or_null(rec.terms[i].entry) +
+             "}";
+      s += "]";
+    }
     if (pipeline) {
       const PipelineShape shape = model.shape(rec.params);
       s += ", \"chunks\": " + std::to_string(shape.chunks) + ", \"depth\": " + std::to_string(shape.depth);

@@ -217,6 +217,10 @@ void check_declaration(const Pair& pair) {
       if (std::none_of(pair.variants.begin(), pair.variants.end(),
                        [&](const Variant& s) { return s.role == Role::stage && s.name == stage; }))
         throw std::logic_error(name + "/" + v.name + ": its model names " + stage + ", not a stage variant of the pair");
+    for (const std::string& term : v.model.terms)
+      if (std::none_of(pair.variants.begin(), pair.variants.end(),
+                       [&](const Variant& s) { return s.role == Role::stage && s.name == term; }))
+        throw std::logic_error(name + "/" + v.name + ": its model's term " + term + " is not a stage variant of the pair");
   }
 }
 

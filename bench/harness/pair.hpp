@@ -101,6 +101,9 @@ struct ModelInputs {
   const Params& params;      // the entry's own
 };
 
+// Counters of the stage entries a model reads, by stage variant name (their representative run).
+using StageCounters = std::map<std::string, std::map<std::string, double>>;
+
 // What the model gave, for a variant's own counters derived from it.
 struct ModelValues {
   const StageTimes& stages;
@@ -110,6 +113,9 @@ struct ModelValues {
   double ideal;    // T_ideal
   const std::map<std::string, double>& measured;  // the entry's measured counters (Entry::counters, measured())
   const Params& params;
+  // The model's terms (Model::terms) that ran, and the counters of its stages and terms.
+  const StageTimes& terms;
+  const StageCounters& counters;
 };
 
 // What a variant is held against: T_ideal, from which speedup_bound and efficiency follow. A
@@ -123,6 +129,10 @@ struct Model {
   std::function<PipelineShape(const Params&)> shape;     // the pipeline formula ...
   std::function<double(const ModelInputs&)> ideal;       // ... or its own
   std::function<Counters(const ModelValues&)> metrics;   // optional: counters derived from the model
+  // Stage variants the formula does not overlap but metrics read: what the overlap costs beyond
+  // the stages alone (stage_handoff: moving each chunk between the stage cores; stage_both: the
+  // stages at once, contending). One that did not run leaves T_ideal as it is.
+  std::vector<std::string> terms;
   bool uses_reference = false;  // ideal() reads ModelInputs::reference: it waits for that sibling
   bool declared() const { return static_cast<bool>(shape) || static_cast<bool>(ideal); }
 };

@@ -31,6 +31,8 @@ std::vector<const EntryRecord*> EntryRecord::waits_for() const {
   if (reference) out.push_back(reference);
   for (const Stage& s : stages)
     if (s.entry) out.push_back(s.entry);
+  for (const Stage& s : terms)
+    if (s.entry) out.push_back(s.entry);
   return out;
 }
 
@@ -69,7 +71,11 @@ void Registry::link() {
                     : nullptr;
     e->reference = role == Role::alternative ? sibling(e->pair, Role::reference, e->params) : nullptr;
     e->stages.clear();
+    e->terms.clear();
     if (role != Role::pipelined && !model.declared()) continue;
+    for (const std::string& t : model.terms)
+      for (const Variant& v : e->pair->variants)
+        if (v.role == Role::stage && v.name == t) e->terms.push_back({&v, sibling(e->pair, Role::stage, e->params, v.name)});
     const std::vector<std::string>& wanted = model.stages;
     if (wanted.empty() && role != Role::pipelined) continue;
     for (const Variant& v : e->pair->variants) {

@@ -32,6 +32,7 @@ struct EntryRecord {
     const EntryRecord* entry;  // nullptr: not registered
   };
   std::vector<Stage> stages;  // pipelined: the stage variants its model uses, in the pair's order
+  std::vector<Stage> terms;   // the model's terms (Model::terms)
   // The siblings whose times this entry's counters need: it is reported when they have run.
   std::vector<const EntryRecord*> waits_for() const;
 };

@@ -95,7 +95,18 @@ void annotate_model(Run& r, const EntryRecord& rec, const Times& times, double t
   if (model.metrics) {
     std::map<std::string, double> measured;
     for (const auto& [name, c] : r.counters) measured[name] = c.value;
-    const ModelValues values{by_name, *serial, reference.value_or(std::nan("")), t, ideal, measured, rec.params};
+    StageTimes terms;
+    StageCounters counters;
+    for (const EntryRecord::Stage& s : rec.stages)
+      if (s.entry) counters[s.variant->name] = times.counters_of(s.entry->name, r);
+    for (const EntryRecord::Stage& s : rec.terms)
+      if (s.entry)
+        if (auto ts = times.of(s.entry->name, r)) {
+          terms[s.variant->name] = *ts;
+          counters[s.variant->name] = times.counters_of(s.entry->name, r);
+        }
+    const ModelValues values{by_name, *serial, reference.value_or(std::nan("")), t, ideal, measured, rec.params,
+                             terms, counters};
     for (const auto& [name, value] : model.metrics(values))
       if (std::isfinite(value)) set(r, name.c_str(), value);
   }
@@ -125,18 +136,38 @@ std::vector<Run> aggregates_or_all(const std::vector<Run>& runs, bool aggregates
 
 void Times::add(const std::vector<Run>& runs) {
   std::map<std::string, std::vector<double>> singles;
+  std::map<std::string, std::map<std::string, double>> first_counters;
+  auto values = [](const Run& r) {
+    std::map<std::string, double> out;
+    for (const auto& [k, c] : r.counters) out[k] = c.value;
+    return out;
+  };
   for (const Run& r : runs) {
     if (r.error_occurred) continue;
     const std::string name = r.run_name.str();
-    if (r.run_type == Run::RT_Iteration)
+    if (r.run_type == Run::RT_Iteration) {
       singles[name].push_back(seconds_of(r));
-    else if (is_time_aggregate(r))
+      if (!first_counters.count(name)) first_counters[name] = values(r);
+    } else if (is_time_aggregate(r)) {
       aggregates_[{name, r.aggregate_name}] = seconds_of(r);
+      aggregate_counters_[{name, r.aggregate_name}] = values(r);
+    }
   }
   for (auto& [name, v] : singles) {
     const auto median = aggregates_.find({name, "median"});
     representative_[name] = median != aggregates_.end() ? median->second : v.front();
+    const auto mc = aggregate_counters_.find({name, "median"});
+    representative_counters_[name] = mc != aggregate_counters_.end() ? mc->second : first_counters[name];
   }
+}
+
+std::map<std::string, double> Times::counters_of(const std::string& name, const Run& r) const {
+  if (r.run_type == Run::RT_Aggregate) {
+    const auto it = aggregate_counters_.find({name, r.aggregate_name});
+    if (it != aggregate_counters_.end()) return it->second;
+  }
+  const auto it = representative_counters_.find(name);
+  return it == representative_counters_.end() ? std::map<std::string, double>{} : it->second;
 }
 
 std::optional<double> Times::of(const std::string& name, const Run& r) const {

@@ -30,10 +30,14 @@ class Times {
   void add(const std::vector<Run>& runs);  // one entry's runs, suffixes removed
   // The sibling's time to hold against run r: the same aggregate, or its representative.
   std::optional<double> of(const std::string& name, const Run& r) const;
+  // Its counters in the same run (the aggregate, or its representative): empty if none.
+  std::map<std::string, double> counters_of(const std::string& name, const Run& r) const;
 
  private:
   std::map<std::pair<std::string, std::string>, double> aggregates_;
   std::map<std::string, double> representative_;
+  std::map<std::pair<std::string, std::string>, std::map<std::string, double>> aggregate_counters_;
+  std::map<std::string, std::map<std::string, double>> representative_counters_;
 };
 
 // Adds the model counters and labels to the runs of one entry, from its finished siblings.
