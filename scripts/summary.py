@@ -183,8 +183,13 @@ def pipeline_table(results, pair):
                 int(d.get("n", 0)))
 
     kinds = {}
+    went = []  # where the time went, per point with a model
     for key in sorted(groups, key=order):
         b = best(groups[key])
+        bound_by = bounding_stage(results, b)
+        loss = time_went(b)
+        if loss:
+            went.append([point_text(b.params, skip=("bytes",))] + loss)
         stages = {v: s for v, k, s in results.stages(b)}
         kinds.update({v: k for v, k, _ in results.stages(b)})
         compute = [s for v, s in stages.items() if kinds[v] == "compute"]
@@ -201,13 +206,49 @@ def pipeline_table(results, pair):
             "".join(f" ({', '.join(f'{k} {b.params[k]}' for k in knobs if k in b.params)})"
                     for _ in [0] if any(k in b.params for k in knobs)),
             fmt_x(b.value("speedup")), fmt_x(b.value("speedup_bound")), fmt_f(b.value("efficiency")),
-            fmt_f(b.value("core_round_trip_ns"), 0)])
+            bound_by, fmt_f(b.value("core_round_trip_ns"), 0)])
     table(f"{pair}: serial vs pipelined (model bound and efficiency from the stage-alone times)",
           ["point"] + stage_names + ["compute:transfer", "serial", "best pipelined", "speedup", "bound", "efficiency",
-                                     "c2c ns"], rows,
+                                     "bound by", "c2c ns"], rows,
           "efficiency = (T_serial - T_pipelined) / (T_serial - T_ideal); '-' where the model allows no gain\n"
           "compute:transfer = the compute stages' time over the transfer stages' (stage-alone)\n"
+          "bound by = the slowest stage alone, which sets the pipeline's pace (or 'ring' when depth does)\n"
           "c2c ns = cache-line round trip between the stage cores when the entry ran: a handoff's least cost")
+    if went:
+        table(f"{pair}: where the pipelined time went (best entry per point)",
+              ["point", "T_ideal", "+ handoff", "+ contention", "unexplained", "measured", "efficiency",
+               "eff. with terms"], went,
+              "T_ideal: the stages alone, overlapped; + handoff: what moving each chunk between the stage cores adds "
+              "(stage_handoff);\n+ contention: what both stages at once add (stage_both); unexplained = measured - "
+              "the model with its terms\n(scheduling: waits, wake-ups; the timeline, --trace, shows them)")
+
+
+def bounding_stage(results, e):
+    """The stage whose time alone sets the pipeline's pace, or 'ring' when the depth does."""
+    stages = [(v, s.seconds) for v, _, s in results.stages(e) if s is not None]
+    if not stages:
+        return "-"
+    v, slowest = max(stages, key=lambda x: x[1])
+    depth = (e.model or {}).get("depth", 0)
+    if depth and sum(t for _, t in stages) / depth > slowest:
+        return "ring"
+    return v[len("stage_"):] if v.startswith("stage_") else v
+
+
+def time_went(e):
+    """[T_ideal, + handoff, + contention, unexplained, measured, efficiency, efficiency with terms]
+    as text, for an entry whose model has terms; [] otherwise."""
+    ideal = e.value("t_ideal")
+    handoff, contended = e.value("t_ideal_handoff"), e.value("t_ideal_contended")
+    if ideal is None or (handoff is None and contended is None):
+        return []
+    with_terms = max(v for v in (ideal, handoff, contended) if v is not None)
+    eff_terms = e.value("efficiency_handoff") if handoff is not None else e.value("efficiency_contended")
+    return [fmt_time(ideal),
+            fmt_time(handoff - ideal) if handoff is not None else "-",
+            fmt_time(contended - ideal) if contended is not None else "-",
+            fmt_time(e.seconds - with_terms) if e.seconds >= with_terms else "-" + fmt_time(with_terms - e.seconds),
+            fmt_time(e.seconds), fmt_f(e.value("efficiency")), fmt_f(eff_terms)]
 
 
 # The pairs summarised by a table of their own; any other pair gets the generic tables
