@@ -81,14 +81,43 @@ void UringReader::submit(const Blocks& blocks, std::size_t slot) {
   sqe->flags |= IOSQE_FIXED_FILE;
   io_uring_sqe_set_data64(sqe, slot);
   ++outstanding_;
+  if (lanes_) unflushed_.push_back(slot);
 }
 
 void UringReader::flush() {
+  // A buffered read the page cache holds completes inside io_uring_submit(), so a block's read
+  // begins when the submit that carries it begins.
+  const std::int64_t begin_ns = lanes_ ? trace::now_ns() : 0;
   for (;;) {
     const int r = io_uring_submit(&ring_);
-    if (r >= 0) return;
+    if (r >= 0) break;
     if (r != -EINTR && r != -EAGAIN) throw std::runtime_error(std::string("io_uring_submit: ") + std::strerror(-r));
   }
+  if (lanes_) record_submit(begin_ns);
+}
+
+void UringReader::record_submit(std::int64_t begin_ns) {
+  if (unflushed_.empty()) return;
+  trace::Interval submitted{"submit", static_cast<std::int64_t>(slots_[unflushed_.front()].block), begin_ns,
+                            trace::now_ns(), "submit", {{"requests", static_cast<double>(unflushed_.size())}}};
+  for (const std::size_t slot : unflushed_) {
+    Slot& s = slots_[slot];
+    if (s.submitted_ns < 0)
+      s.submitted_ns = begin_ns;
+    else
+      ++s.resubmits;
+  }
+  unflushed_.clear();
+  if (lanes_->submit) lanes_->submit->add(std::move(submitted));
+}
+
+UringLanes UringReader::make_lanes(trace::Recorder& recorder, const std::string& where, const Blocks& blocks) const {
+  UringLanes lanes;
+  lanes.wait = &recorder.lane("uring wait (" + where + ")");
+  lanes.submit = &recorder.lane("uring submit (" + where + ")");
+  for (std::size_t b = 0; b < std::min(blocks.count(), slots_.size()); ++b)
+    lanes.buffers.push_back(&recorder.lane("read, buffer " + std::to_string(b)));
+  return lanes;
 }
 
 void UringReader::reap(const Blocks& blocks, const std::filesystem::path& path, bool wait, UringStats& stats) {
@@ -116,6 +145,7 @@ void UringReader::reap(const Blocks& blocks, const std::filesystem::path& path, 
       if (half > 0) res = static_cast<int>(half);
     }
     Slot& s = slots_.at(slot);
+    if (lanes_) ++s.completions;
     const std::size_t offset = blocks.offset(s.block) + s.got;
     if (res == -EAGAIN || res == -EINTR) {
       ++stats.retries;
@@ -132,6 +162,10 @@ void UringReader::reap(const Blocks& blocks, const std::filesystem::path& path, 
       s.got += static_cast<std::size_t>(res);
       if (s.got >= blocks.length(s.block)) {
         s.complete = true;
+        if (lanes_)
+          lanes_->buffers[slot]->add({"read", static_cast<std::int64_t>(s.block), s.submitted_ns, trace::now_ns(),
+                                      "stage", {{"completions", static_cast<double>(s.completions)},
+                                                {"resubmits", static_cast<double>(s.resubmits)}}});
       } else {  // a short read before the end of the block: ask for the rest
         ++stats.short_reads;
         submit(blocks, slot);
@@ -149,15 +183,23 @@ void UringReader::poll() {
 }
 
 UringStats UringReader::read_in_order(const Blocks& blocks, const std::filesystem::path& path,
-                                      const std::function<void(std::size_t, const char*)>& consume) {
+                                      const std::function<void(std::size_t, const char*)>& consume,
+                                      const UringLanes* lanes) {
   UringStats stats;
-  pass_ = Pass{&blocks, &path, &stats};
-  struct EndPass {
-    std::optional<Pass>& pass;
-    ~EndPass() { pass.reset(); }
-  } end_pass{pass_};
   const std::size_t n = blocks.count(), nslots = slots_.size();
   if (blocks.block_bytes > block_bytes_) throw std::invalid_argument("blocks larger than the ring's buffers");
+  if (lanes && lanes->buffers.size() < std::min(n, nslots))
+    throw std::invalid_argument("traced read: fewer buffer lanes than the blocks use (make_lanes)");
+  pass_ = Pass{&blocks, &path, &stats};
+  lanes_ = lanes;
+  unflushed_.clear();
+  struct EndPass {
+    UringReader& reader;
+    ~EndPass() {
+      reader.pass_.reset();
+      reader.lanes_ = nullptr;
+    }
+  } end_pass{*this};
   std::size_t next = 0;  // the next block to submit
   auto start = [&](std::size_t block) {
     slots_[block % nslots] = Slot{block, 0, false};
@@ -169,7 +211,10 @@ UringStats UringReader::read_in_order(const Blocks& blocks, const std::filesyste
     for (std::size_t i = 0; i < n; ++i) {
       const Slot& s = slots_[i % nslots];
       reap(blocks, path, false, stats);
-      while (!s.complete) reap(blocks, path, true, stats);
+      while (!s.complete) {
+        trace::Span waiting(lanes_ ? lanes_->wait : nullptr, "wait", static_cast<std::int64_t>(i), "wait");
+        reap(blocks, path, true, stats);
+      }
       // Block i + q goes into the slot block i - 1 used: the caller is done with it.
       if (next < n) {
         start(next++);

@@ -8,6 +8,7 @@
 #include <liburing.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -17,6 +18,7 @@
 
 #include "buffer.hpp"
 #include "data_file.hpp"
+#include "trace.hpp"
 
 namespace pipebench::io {
 
@@ -40,6 +42,24 @@ struct UringStats {
   std::size_t retries = 0;      // -EAGAIN / -EINTR resubmitted
 };
 
+// The lanes a traced pass of read_in_order() writes, all from the thread that calls it
+// (trace.hpp). Without them nothing is recorded: the timed passes test one pointer per
+// submission and completion.
+struct UringLanes {
+  // Each io_uring_submit(): "submit" (category "submit"), its item the first block it carries,
+  // args `requests` (first reads and resubmissions).
+  trace::Lane* submit = nullptr;
+  // Each wait for the completion of the block to hand over next: "wait" (category "wait"), the
+  // block its item; the completions that wake it are reaped inside.
+  trace::Lane* wait = nullptr;
+  // Per registered buffer that the pass uses (make_lanes(); required): each block's "read" (category
+  // "stage"), from the io_uring_submit() that carried its first request to the reaping of its
+  // last completion, args `completions` and `resubmits`. A buffer holds one block from its
+  // submission until the caller is done with it, so a buffer's reads never overlap, and every
+  // block has exactly one read however often it was resubmitted.
+  std::vector<trace::Lane*> buffers;
+};
+
 class UringReader {
  public:
   // A ring over `fd` for reads of up to `block_bytes`, `queue_depth` of them in flight, and
@@ -53,10 +73,18 @@ class UringReader {
   // Reads every block of `blocks` once, in file order to the caller: consume(i, data) runs for
   // i = 0, 1, ... on this thread once block i's bytes have all arrived, after the read of block
   // i + queue_depth was submitted, so the device works while the caller computes. Completions
-  // are reaped before each block is handed over, and whenever consume() calls poll(). Short reads are resubmitted for the remainder,
-  // -EAGAIN and -EINTR retried; any other error throws with strerror, the block and the offset.
+  // are reaped before each block is handed over, and whenever consume() calls poll(). Short
+  // reads are resubmitted for the remainder, -EAGAIN and -EINTR retried; any other error throws
+  // with strerror, the block and the offset. With `lanes` (make_lanes()), the pass is recorded
+  // on them.
   UringStats read_in_order(const Blocks& blocks, const std::filesystem::path& path,
-                           const std::function<void(std::size_t block, const char* data)>& consume);
+                           const std::function<void(std::size_t block, const char* data)>& consume,
+                           const UringLanes* lanes = nullptr);
+
+  // Lanes in `recorder` for a traced read_in_order() of `blocks` on a thread placed at `where`
+  // ("core0"): "uring wait (where)", "uring submit (where)", then "read, buffer k" for each
+  // buffer the blocks use. Created before the pass, as the recorder asks.
+  UringLanes make_lanes(trace::Recorder& recorder, const std::string& where, const Blocks& blocks) const;
 
   // Inside consume() only: reaps the completions that have arrived, without waiting, and
   // resubmits what they need (the rest of a short read, a retry), so a caller that computes a
@@ -71,10 +99,16 @@ class UringReader {
     std::size_t block = 0;
     std::size_t got = 0;  // bytes of the block arrived so far
     bool complete = false;
+    // Traced passes only: when the first request was handed to the kernel (-1: not yet), and
+    // what came back since.
+    std::int64_t submitted_ns = -1;
+    std::size_t completions = 0;
+    std::size_t resubmits = 0;
   };
   void submit(const Blocks& blocks, std::size_t slot);
   void flush();
   void reap(const Blocks& blocks, const std::filesystem::path& path, bool wait, UringStats& stats);
+  void record_submit(std::int64_t begin_ns);
   struct Pass {  // what poll() needs of the read_in_order() in progress
     const Blocks* blocks;
     const std::filesystem::path* path;
@@ -91,6 +125,8 @@ class UringReader {
   std::size_t completions_seen_ = 0;  // over the reader's life: the faults' period
   std::size_t outstanding_ = 0;       // reads submitted whose completion was not reaped
   std::optional<Pass> pass_;
+  const UringLanes* lanes_ = nullptr;  // during a traced read_in_order() only
+  std::vector<std::size_t> unflushed_;  // traced: slots of the requests prepared since the last submit
 };
 
 }  // namespace pipebench::io

@@ -2,7 +2,7 @@
 """pipebench-io through its binary, at tiny sizes.
 
     io_tests.py <case> <pipebench-io>
-    case: io_smoke io_files io_direct io_refused io_errors io_fio io_interrupt
+    case: io_smoke io_files io_direct io_refused io_errors io_fio io_interrupt io_trace
 
 Standard library only; exit 0 passed, 1 failed (first failed assertion), 77 skipped."""
 import json
@@ -15,7 +15,9 @@ import stat
 import subprocess
 import sys
 import tempfile
-from testlib import TIMEOUT, check, check_interrupts, check_model, fail, load_result, run, skip, space_ok, temp_files
+from testlib import (TIMEOUT, check, check_interrupts, check_model, close, fail, load_result, run, skip, space_ok,
+                     temp_files)
+import pipebench_trace  # noqa: E402  (scripts/, on the path testlib sets)
 
 FAST = ["--no-probe", "--benchmark_min_time=0.001", "--benchmark_repetitions=1"]
 # Odd sizes: smaller than one block, exactly one block, not a multiple of the block.
@@ -313,7 +315,122 @@ def io_interrupt(binary):
     print("interrupts:", "; ".join(seen))
 
 
-CASES = {f.__name__: f for f in [io_smoke, io_files, io_direct, io_refused, io_errors, io_fio, io_interrupt]}
+def _trace_lanes(name, trace, queue_depth, blocks):
+    """The lanes bench/io/read.cpp says each variant records, and what each may hold."""
+    where = r"\((core\d+|unbound)\)"
+    labels = [lane.label for lane in trace.lanes]
+    by_label = {lane.label: lane for lane in trace.lanes}
+
+    def only(label_pattern, name_, category):
+        (lane,) = [l for l in trace.lanes if re.fullmatch(label_pattern, l.label)]
+        odd = [(i.name, i.category) for i in lane.intervals if (i.name, i.category) != (name_, category)]
+        check(not odd, f"{name}: lane {lane.label!r} holds {odd[:3]}, not only {name_} ({category})")
+        return lane
+
+    variant = name.split("/")[2]
+    if variant == "serial":
+        check(len(labels) == 1 and re.fullmatch(r"all stages " + where, labels[0]), f"{name}: lanes {labels}")
+        return
+    if variant in ("thread", "stage_pread"):
+        expected = [r"read " + where] + ([r"compute " + where] if variant == "thread" else [])
+        check(len(labels) == len(expected) and all(re.fullmatch(p, l) for p, l in zip(expected, labels)),
+              f"{name}: lanes {labels}")
+        only(expected[0], "read", "stage")
+        if variant == "thread":
+            only(expected[1], "compute", "stage")
+        return
+    # uring and stage_read: the ring's thread, then one lane per buffer the blocks used.
+    buffers = min(blocks, queue_depth + 1)
+    expected = [r"compute " + where] if variant == "uring" else []
+    expected += [r"uring wait " + where, r"uring submit " + where]
+    expected += [re.escape(f"read, buffer {b}") for b in range(buffers)]
+    check(len(labels) == len(expected) and all(re.fullmatch(p, l) for p, l in zip(expected, labels)),
+          f"{name}: lanes {labels}, expected {expected}")
+    check(len({re.search(where, l).group(1) for l in labels if re.search(where, l)}) == 1,
+          f"{name}: the ring's lanes name different threads: {labels}")
+    only(r"uring wait " + where, "wait", "wait")
+    submit = only(r"uring submit " + where, "submit", "submit")
+    check(sum(i.args.get("requests", 0) for i in submit.intervals) >= blocks,
+          f"{name}: {blocks} blocks but the submits carry fewer requests")
+    begins = {i.begin for i in submit.intervals}
+    compute = {i.item: i for i in (by_label[labels[0]].intervals if variant == "uring" else [])}
+    for b in range(buffers):
+        lane = only(re.escape(f"read, buffer {b}"), "read", "stage")
+        for i in lane.intervals:
+            check(i.item % (queue_depth + 1) == b, f"{name}: block {i.item} read into buffer {b}")
+            check(i.begin in begins, f"{name}: the read of block {i.item} does not begin with a submit")
+            check(i.args.get("completions", 0) >= 1, f"{name}: the read of block {i.item} has no completion")
+            if i.item in compute:
+                check(i.end <= compute[i.item].begin + 1e-9,
+                      f"{name}: block {i.item} computed before its read was reaped")
+
+
+def io_trace(binary):
+    """--trace: every io/read variant but stage_compute writes a timeline that loads and is whole,
+    with the lanes bench/io/read.cpp describes, named by its entry, its pass timed; a run without
+    --trace has neither; a file as the directory is refused in one line."""
+    size, block, blocks = 40000, 16384, 3  # the last block short
+    args = ["--bytes", str(size), "--block", str(block), "--queue-depth", "1,4", "--depth", "2", "--intensity", "8",
+            *FAST]
+    uring_refused = None
+    with tempfile.TemporaryDirectory(dir=disk_dir()) as tmp:
+        traces, out = os.path.join(tmp, "traces"), os.path.join(tmp, "io.json")
+        r = run(binary, *args, "--data-dir", tmp, "--trace", traces, f"--benchmark_out={out}")
+        check(r.returncode == 0, f"--trace: exit {r.returncode}\n{r.stderr}")
+        runs = results(out)
+        traced = 0
+        for name, b in runs.items():
+            variant = name.split("/")[2]
+            msg = b.get("error_message", "")
+            if variant in ("uring", "stage_read") and msg.startswith("skipped: io_uring refused"):
+                uring_refused = msg
+                continue
+            if "/mode:direct" in name and msg.startswith("skipped: "):
+                continue  # O_DIRECT refused by this filesystem: io_direct's case
+            check(not b.get("error_occurred"), f"{name}: {msg}")
+            if variant == "stage_compute":
+                continue
+            path = b["pipebench"].get("trace")
+            check(path and os.path.dirname(path) == traces and os.path.isfile(path),
+                  f"{name}: no timeline named, or not in --trace's folder: {path!r}")
+            check("trace_pass_seconds" in b, f"{name}: traced, but no trace_pass_seconds")
+            try:
+                trace = pipebench_trace.load(path)
+            except pipebench_trace.TraceError as e:
+                fail(str(e))
+            check(pipebench_trace.problems(trace) == [], f"{name}: {pipebench_trace.problems(trace)[:3]}")
+            check(trace.entry == name, f"{path}: entry {trace.entry!r}")
+            check(close(trace.meta.get("trace_pass_seconds"), b["trace_pass_seconds"]),
+                  f"{name}: the file and the result disagree on the pass's seconds")
+            stages = ["read"] if variant.startswith("stage_") else ["read", "compute"]
+            check(trace.expect.get("stages") == stages and trace.expect.get("items") == blocks,
+                  f"{name}: expects {trace.expect}")
+            qd = int(re.search(r"/queue_depth:(\d+)", name).group(1)) if "/queue_depth:" in name else 0
+            _trace_lanes(name, trace, qd, blocks)
+            traced += 1
+        check(traced > 0, "nothing was traced")
+        check(sorted(os.listdir(traces)) == sorted(os.path.basename(b["pipebench"]["trace"]) for b in runs.values()
+                                                   if "trace" in b["pipebench"]),
+              f"files in --trace's folder that no entry names: {os.listdir(traces)}")
+
+        r = run(binary, *args, "--data-dir", tmp, f"--benchmark_out={out}")
+        check(r.returncode == 0, f"without --trace: exit {r.returncode}\n{r.stderr}")
+        for name, b in results(out).items():
+            check("trace" not in b["pipebench"] and "trace_pass_seconds" not in b,
+                  f"{name}: a timeline without --trace")
+
+        not_dir, never = os.path.join(tmp, "a_file"), os.path.join(tmp, "never.json")
+        open(not_dir, "w").close()
+        r = run(binary, *args, "--data-dir", tmp, "--trace", not_dir, f"--benchmark_out={never}")
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 2 and len(lines) == 1 and "--trace" in lines[0] and "not a directory" in lines[0],
+              f"--trace naming a file: exit {r.returncode}, stderr {r.stderr!r}")
+        check(not os.path.exists(never), "a result file was written for a bad --trace")
+    if uring_refused:
+        skip(f"the io_uring timelines (pread's passed): {uring_refused}")
+
+
+CASES = {f.__name__: f for f in [io_smoke, io_files, io_direct, io_refused, io_errors, io_fio, io_interrupt, io_trace]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in CASES:

@@ -7,6 +7,11 @@
 //   stage_pread, stage_read (io_uring at queue_depth), stage_compute: the stages alone
 // Each pass is timed by the pair itself: in buffered mode the file's pages are dropped before
 // the clock starts, so the device is measured, and the residency is reported.
+// Timelines (--trace): serial and thread record the pipeline's lanes ("all stages", or "read" and
+// "compute"); uring records its thread's compute, its waits and submissions, and each block's
+// read on the lane of the buffer it went into (io/uring_reader.hpp, UringLanes). Every variant
+// has one "read" per block, and those that compute one "compute"; the read stages alone record
+// their reads the same way.
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -152,6 +157,37 @@ std::function<std::vector<std::pair<std::string, double>>()> pass_counters(Mode 
   };
 }
 
+// The traced pass starts where a timed one does (buffered: the file's pages dropped), so its
+// timeline shows the reads the timed passes measured; the residency it would sample is not
+// counted with theirs. Every block has each of `stages` once.
+std::function<void(trace::Recorder&)> traced_pass(ReadInstance* in, Mode mode, std::vector<std::string> stages,
+                                                  const Blocks& blocks, std::function<void(trace::Recorder&)> pass) {
+  return [in, mode, stages = std::move(stages), n = blocks.count(), pass = std::move(pass)](trace::Recorder& recorder) {
+    recorder.expect({stages, static_cast<std::int64_t>(n)});
+    if (mode == Mode::buffered) in->file.drop_cache();
+    pass(recorder);
+  };
+}
+
+// The lanes a pass on one thread (uring, stage_pread, stage_read) records on, those it has.
+struct PassLanes {
+  trace::Lane* compute = nullptr;
+  trace::Lane* pread = nullptr;
+  io::UringLanes uring;
+};
+// Where such a pass finds its lanes: set around the traced pass's one run, null in every other,
+// so a timed pass records nothing and pays a pointer test per block and request.
+using LaneSlot = std::shared_ptr<const PassLanes*>;
+
+void run_with_lanes(cpu::Pipeline& pipeline, const LaneSlot& slot, const PassLanes& lanes) {
+  struct Clear {
+    const PassLanes*& lanes;
+    ~Clear() { lanes = nullptr; }
+  } clear{*slot};
+  *slot = &lanes;
+  pipeline.run(1);
+}
+
 // A read stage keeps each block's end points.
 void keep_ends(PassState& state, std::size_t block, const char* data, std::size_t length) {
   state.ends.keep(block, reinterpret_cast<const float*>(data), length / sizeof(float));
@@ -167,13 +203,15 @@ double compute_block(const char* data, std::size_t length, int degree, kernels::
 }
 
 // What serial, thread and uring share: a timed pass that reads and sums every block, checked
-// block by block against the references.
+// block by block against the references, and a traced pass recorded by `traced`.
 Entry summing_entry(ReadInstance& in, Mode mode, std::shared_ptr<PassState> state, const Blocks& blocks, Kernel k,
-                    int degree, std::function<void()> run, bool uring, std::string label) {
+                    int degree, std::function<void()> run, std::function<void(trace::Recorder&)> traced, bool uring,
+                    std::string label) {
   const Chunks chunks = chunks_of(blocks);
   Entry e;
   e.run = std::move(run);
   e.timed = timed_pass(&in, mode, state, e.run);
+  e.traced = traced_pass(&in, mode, {"read", "compute"}, blocks, std::move(traced));
   e.measured = pass_counters(mode, state, uring);
   e.check = [state, &refs = in.references.of(degree, chunks), tolerances = poly_tolerances(chunks, k.width, degree)] {
     return check_chunk_sums(state->partials, refs, tolerances);
@@ -208,8 +246,10 @@ Entry pread_compute_entry(ReadInstance& in, const Params& pt, cpu::Execution exe
        }},
   };
   auto pipeline = std::make_shared<cpu::Pipeline>(std::move(stages), execution, slots, bind);
-  return summing_entry(in, a.mode, state, blocks, k, degree, [pipeline, blocks] { pipeline->run(blocks.count()); },
-                       false, pipeline->binding());
+  return summing_entry(
+      in, a.mode, state, blocks, k, degree, [pipeline, blocks] { pipeline->run(blocks.count()); },
+      [pipeline, blocks](trace::Recorder& recorder) { pipeline->run(blocks.count(), &recorder); }, false,
+      pipeline->binding());
 }
 
 // The io_uring reader runs on a pipeline's one pinned thread, like the serial variant's.
@@ -217,6 +257,16 @@ std::shared_ptr<cpu::Pipeline> on_one_thread(std::function<void()> work, bool bi
   return std::make_shared<cpu::Pipeline>(
       std::vector<cpu::Stage>{{"uring", [work = std::move(work)](std::size_t, std::size_t) { work(); }}},
       cpu::Execution::serial, 1, bind);
+}
+
+// Where a pipeline's one thread runs, as the pipeline's own lanes name it: "core0", or "unbound".
+std::string placement(const cpu::Pipeline& pipeline) {
+  const std::string& binding = pipeline.binding();
+  const std::string who = "all stages:";
+  const std::size_t at = binding.find(who);
+  if (at == std::string::npos) return "unbound";
+  const std::size_t from = at + who.size();
+  return binding.substr(from, binding.find(' ', from) - from);
 }
 
 std::shared_ptr<io::UringReader> make_reader(const Access& a, const Blocks& blocks, const Params& pt,
@@ -236,10 +286,15 @@ Entry uring_entry(ReadInstance& in, const Params& pt, Kernel k, bool bind, const
   auto state = std::make_shared<PassState>(blocks.count());
   auto reader = make_reader(a, blocks, pt, setup);
   const std::filesystem::path path = in.file.path();
+  LaneSlot lanes = std::make_shared<const PassLanes*>(nullptr);
   auto pipeline = on_one_thread(
-      [reader, state, blocks, path, degree, k] {
+      [reader, state, blocks, path, degree, k, lanes] {
         io::UringReader* ring = reader.get();
-        const io::UringStats stats = reader->read_in_order(blocks, path, [&](std::size_t block, const char* data) {
+        const PassLanes* traced = *lanes;
+        trace::Lane* compute_lane = traced ? traced->compute : nullptr;
+        const auto consume = [&](std::size_t block, const char* data) {
+          // Polls, and the submissions they make, fall inside the compute span.
+          trace::Span computing(compute_lane, "compute", static_cast<std::int64_t>(block));
           // The block in pieces, reaping completions between them: a read that came back short
           // is resubmitted now, not after the whole block's compute.
           const std::size_t length = blocks.length(block);
@@ -249,20 +304,30 @@ Entry uring_entry(ReadInstance& in, const Params& pt, Kernel k, bool bind, const
             ring->poll();
           }
           state->partials[block] = sum;
-        });
+        };
+        const io::UringStats stats = reader->read_in_order(blocks, path, consume, traced ? &traced->uring : nullptr);
         state->uring.short_reads += stats.short_reads;
         state->uring.retries += stats.retries;
       },
       bind);
-  return summing_entry(in, a.mode, state, blocks, k, degree, [pipeline] { pipeline->run(1); }, true,
+  auto traced = [pipeline, reader, blocks, lanes](trace::Recorder& recorder) {
+    const std::string where = placement(*pipeline);
+    PassLanes pass;
+    pass.compute = &recorder.lane("compute (" + where + ")");
+    pass.uring = reader->make_lanes(recorder, where, blocks);
+    run_with_lanes(*pipeline, lanes, pass);
+  };
+  return summing_entry(in, a.mode, state, blocks, k, degree, [pipeline] { pipeline->run(1); }, traced, true,
                        pipeline->binding() + "; " + reader->describe());
 }
 
 // How a read stage reads: every block once, in order, on one pinned thread, each block's data
-// handed to `use`; what it read with (pread, or an io_uring ring) is the only difference.
+// handed to `use`; what it read with (pread, or an io_uring ring) is the only difference. With
+// lanes (those make_lanes() made), the reads are recorded on them.
 using BlockUse = std::function<void(std::size_t block, const char* data)>;
 struct ReadStage {
-  std::function<void(const BlockUse& use)> read_all;
+  std::function<void(const BlockUse& use, const PassLanes* lanes)> read_all;
+  std::function<PassLanes(trace::Recorder& recorder, const std::string& where)> make_lanes;
   std::string label;  // besides the thread's binding
   bool uring = false;
 };
@@ -271,11 +336,20 @@ ReadStage pread_stage(ReadInstance& in, const Access& a, const Blocks& blocks, c
   auto buffer = std::make_shared<kernels::AlignedBuffer<char>>(blocks.block_bytes, 4096);
   const std::size_t pread_max = setup.faults.pread_max(blocks.block_bytes, a.alignment);
   const std::filesystem::path path = in.file.path();
-  return {[buffer, a, blocks, path, pread_max](const BlockUse& use) {
+  return {[buffer, a, blocks, path, pread_max](const BlockUse& use, const PassLanes* lanes) {
+            trace::Lane* lane = lanes ? lanes->pread : nullptr;
             for (std::size_t b = 0; b < blocks.count(); ++b) {
-              io::pread_block(a.fd, buffer->data(), blocks, b, a.alignment, path, pread_max);
+              {
+                trace::Span reading(lane, "read", static_cast<std::int64_t>(b));
+                io::pread_block(a.fd, buffer->data(), blocks, b, a.alignment, path, pread_max);
+              }
               use(b, buffer->data());
             }
+          },
+          [](trace::Recorder& recorder, const std::string& where) {
+            PassLanes lanes;
+            lanes.pread = &recorder.lane("read (" + where + ")");
+            return lanes;
           },
           "", false};
 }
@@ -284,10 +358,15 @@ ReadStage uring_stage(ReadInstance& in, const Access& a, const Blocks& blocks, c
                       std::shared_ptr<PassState> state) {
   auto reader = make_reader(a, blocks, pt, setup);
   const std::filesystem::path path = in.file.path();
-  return {[reader, blocks, path, state](const BlockUse& use) {
-            const io::UringStats stats = reader->read_in_order(blocks, path, use);
+  return {[reader, blocks, path, state](const BlockUse& use, const PassLanes* lanes) {
+            const io::UringStats stats = reader->read_in_order(blocks, path, use, lanes ? &lanes->uring : nullptr);
             state->uring.short_reads += stats.short_reads;
             state->uring.retries += stats.retries;
+          },
+          [reader, blocks](trace::Recorder& recorder, const std::string& where) {
+            PassLanes lanes;
+            lanes.uring = reader->make_lanes(recorder, where, blocks);
+            return lanes;
           },
           "; " + reader->describe(), true};
 }
@@ -295,14 +374,20 @@ ReadStage uring_stage(ReadInstance& in, const Access& a, const Blocks& blocks, c
 // stage_pread and stage_read: the read stage alone, keeping each block's end points.
 Entry read_stage_entry(ReadInstance& in, const Access& a, const Blocks& blocks, std::shared_ptr<PassState> state,
                        ReadStage stage, bool bind) {
+  LaneSlot lanes = std::make_shared<const PassLanes*>(nullptr);
   auto pipeline = on_one_thread(
-      [read_all = stage.read_all, state, blocks] {
-        read_all([&](std::size_t block, const char* data) { keep_ends(*state, block, data, blocks.length(block)); });
+      [read_all = stage.read_all, state, blocks, lanes] {
+        read_all([&](std::size_t block, const char* data) { keep_ends(*state, block, data, blocks.length(block)); },
+                 *lanes);
       },
       bind);
   Entry e;
   e.run = [pipeline] { pipeline->run(1); };
   e.timed = timed_pass(&in, a.mode, state, e.run);
+  e.traced = traced_pass(&in, a.mode, {"read"}, blocks,
+                         [pipeline, lanes, make_lanes = stage.make_lanes](trace::Recorder& recorder) {
+                           run_with_lanes(*pipeline, lanes, make_lanes(recorder, placement(*pipeline)));
+                         });
   e.measured = pass_counters(a.mode, state, stage.uring);
   e.check = [state, chunks = chunks_of(blocks), seed = in.seed] { return state->ends.check(chunks, seed); };
   e.poison = [state] { state->poison(); };
