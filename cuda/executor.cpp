@@ -14,23 +14,25 @@ Executor::Executor(Workload workload, Buffers buffers, std::size_t chunks, std::
   if (streams == 0) throw std::invalid_argument("Executor: an empty plan");
   for (std::size_t s = 0; s < streams; ++s) streams_.push_back(std::make_unique<Stream>());
   for (std::size_t s = 1; s < streams; ++s) joins_.push_back(std::make_unique<Event>(false));
-  if (graph) {
-    // Every stream joins the capture through the fork event and leaves it through its join
-    // event, so the graph holds the plan's dependencies exactly: stream order, nothing more.
-    const cudaStream_t origin = streams_.front()->get();
-    PIPEBENCH_CUDA_CHECK(cudaStreamBeginCapture(origin, cudaStreamCaptureModeGlobal));
-    try {
-      issue();
-    } catch (...) {
-      cudaGraph_t broken = nullptr;
-      PIPEBENCH_CUDA_WARN(cudaStreamEndCapture(origin, &broken));
-      if (broken != nullptr) PIPEBENCH_CUDA_WARN(cudaGraphDestroy(broken));
-      throw;
-    }
-    cudaGraph_t captured = nullptr;
-    PIPEBENCH_CUDA_CHECK(cudaStreamEndCapture(origin, &captured));
-    graph_ = std::make_unique<GraphExec>(captured);
+  if (graph) graph_ = capture(nullptr);
+}
+
+std::unique_ptr<GraphExec> Executor::capture(const StepEvents* step_events) {
+  // Every stream joins the capture through the fork event and leaves it through its join
+  // event, so the graph holds the plan's dependencies exactly: stream order, nothing more.
+  const cudaStream_t origin = streams_.front()->get();
+  PIPEBENCH_CUDA_CHECK(cudaStreamBeginCapture(origin, cudaStreamCaptureModeGlobal));
+  try {
+    issue(step_events);
+  } catch (...) {
+    cudaGraph_t broken = nullptr;
+    PIPEBENCH_CUDA_WARN(cudaStreamEndCapture(origin, &broken));
+    if (broken != nullptr) PIPEBENCH_CUDA_WARN(cudaGraphDestroy(broken));
+    throw;
   }
+  cudaGraph_t captured = nullptr;
+  PIPEBENCH_CUDA_CHECK(cudaStreamEndCapture(origin, &captured));
+  return std::make_unique<GraphExec>(captured);
 }
 
 void Executor::enqueue(const Step& step) {
@@ -53,14 +55,23 @@ void Executor::enqueue(const Step& step) {
   }
 }
 
-void Executor::issue() {
+void Executor::record_step_event(const StepEvents& step_events, std::size_t event) {
+  const cudaStream_t stream = streams_[plan_[event / 2].stream]->get();
+  PIPEBENCH_CUDA_CHECK(cudaEventRecordWithFlags(step_events.events[event]->get(), stream, step_events.flags));
+}
+
+void Executor::issue(const StepEvents* step_events) {
   const cudaStream_t origin = streams_.front()->get();
   if (streams_.size() > 1) {
     PIPEBENCH_CUDA_CHECK(cudaEventRecord(fork_.get(), origin));
     for (std::size_t s = 1; s < streams_.size(); ++s)
       PIPEBENCH_CUDA_CHECK(cudaStreamWaitEvent(streams_[s]->get(), fork_.get(), 0));
   }
-  for (const Step& step : plan_) enqueue(step);
+  for (std::size_t i = 0; i < plan_.size(); ++i) {
+    if (step_events) record_step_event(*step_events, 2 * i);
+    enqueue(plan_[i]);
+    if (step_events) record_step_event(*step_events, 2 * i + 1);
+  }
   for (std::size_t s = 1; s < streams_.size(); ++s) {
     PIPEBENCH_CUDA_CHECK(cudaEventRecord(joins_[s - 1]->get(), streams_[s]->get()));
     PIPEBENCH_CUDA_CHECK(cudaStreamWaitEvent(origin, joins_[s - 1]->get(), 0));
@@ -88,6 +99,37 @@ double Executor::timed() {
   float ms = 0.0f;
   PIPEBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, start_.get(), stop_.get()));
   return static_cast<double>(ms) * 1e-3;
+}
+
+TimedRun Executor::traced() {
+  // Made for this pass and gone after it: a timed run keeps its issue and its graph as they were.
+  StepEvents step_events;
+  step_events.events.reserve(2 * plan_.size());
+  for (std::size_t i = 0; i < 2 * plan_.size(); ++i) step_events.events.push_back(std::make_unique<Event>(true));
+  std::unique_ptr<GraphExec> graph;
+  if (graph_) {
+    step_events.flags = cudaEventRecordExternal;
+    graph = capture(&step_events);  // instantiated before the start event: not on the timeline
+  }
+  const cudaStream_t origin = streams_.front()->get();
+  PIPEBENCH_CUDA_CHECK(cudaEventRecord(start_.get(), origin));
+  // The device is idle (the previous run or poison synchronised), so the start event completes
+  // at once and the host clock read as soon as the host sees it anchors every event time.
+  PIPEBENCH_CUDA_CHECK(cudaEventSynchronize(start_.get()));
+  TimedRun run{trace::now_ns(), {}};
+  if (graph)
+    graph->launch(origin);
+  else
+    issue(&step_events);
+  PIPEBENCH_CUDA_CHECK(cudaStreamSynchronize(origin));
+  run.steps.reserve(plan_.size());
+  for (std::size_t i = 0; i < plan_.size(); ++i) {
+    float begin_ms = 0.0f, end_ms = 0.0f;
+    PIPEBENCH_CUDA_CHECK(cudaEventElapsedTime(&begin_ms, start_.get(), step_events.events[2 * i]->get()));
+    PIPEBENCH_CUDA_CHECK(cudaEventElapsedTime(&end_ms, start_.get(), step_events.events[2 * i + 1]->get()));
+    run.steps.push_back({plan_[i], begin_ms, end_ms});
+  }
+  return run;
 }
 
 }  // namespace pipebench::cuda

@@ -12,6 +12,7 @@
 
 #include "memory.hpp"
 #include "plan.hpp"
+#include "timeline.hpp"
 
 namespace pipebench::cuda {
 
@@ -45,10 +46,23 @@ class Executor {
   // One run timed by events recorded in the first stream before the first step is issued and
   // after every stream has joined it: seconds, as the GPU saw them.
   double timed();
+  // One run like run() that records a timing event before and after every step, in the step's
+  // stream, and returns what they saw: the untimed traced pass. A graph executor captures the
+  // plan again for it with those events as nodes; the graph that run() and timed() replay, and
+  // their issue, record none.
+  TimedRun traced();
 
  private:
-  void issue();
+  // Timing events around each step of a traced run (2i before step i, 2i + 1 after it), recorded
+  // with `flags` (cudaEventRecordExternal while capturing: a node of the graph).
+  struct StepEvents {
+    std::vector<std::unique_ptr<Event>> events;
+    unsigned flags = cudaEventRecordDefault;
+  };
+  void issue(const StepEvents* step_events = nullptr);  // a timed run: none, one pointer test per step
   void enqueue(const Step& step);
+  void record_step_event(const StepEvents& step_events, std::size_t event);  // in the stream of step event / 2
+  std::unique_ptr<GraphExec> capture(const StepEvents* step_events);
   void launch();  // issue, or replay the graph, into the first stream
 
   Workload workload_;

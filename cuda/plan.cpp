@@ -5,6 +5,15 @@
 
 namespace pipebench::cuda {
 
+std::string_view op_name(Op op) {
+  switch (op) {
+    case Op::h2d: return "h2d";
+    case Op::kernel: return "kernel";
+    case Op::d2h: return "d2h";
+  }
+  return "?";
+}
+
 std::optional<Order> parse_order(std::string_view text) {
   if (text == "depth_first") return Order::depth_first;
   if (text == "breadth_first") return Order::breadth_first;

@@ -22,6 +22,9 @@ enum class Order { depth_first, breadth_first };
 // own pinned buffer, so an "async" copy from them blocks the host and cannot overlap.
 enum class HostMemory { pinned, registered, pageable };
 
+// What a step is called where it is named (timelines): "h2d", "kernel", "d2h".
+std::string_view op_name(Op op);
+
 std::optional<Order> parse_order(std::string_view text);
 std::string_view order_name(Order order);
 std::optional<HostMemory> parse_host_memory(std::string_view text);

@@ -1,4 +1,5 @@
-// The CUDA plan without a GPU: chunking, stream assignment, issue order, validation, model.
+// The CUDA plan without a GPU: chunking, stream assignment, issue order, validation, model, and
+// the timeline a traced run's event times make.
 #include "plan.hpp"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <map>
 
 #include "model.hpp"
+#include "timeline.hpp"
 
 namespace pb = pipebench;
 using pb::cuda::Op;
@@ -172,4 +174,118 @@ TEST(CudaModel, ImpossibleArgumentsThrow) {
   const pb::cuda::StageTimes t{1.0, 1.0, 1.0, 1.0};
   EXPECT_THROW(pb::cuda::ideal_time(t, 4, 8, Order::depth_first, 2), std::invalid_argument);
   EXPECT_THROW(pb::cuda::ideal_time(t, 4, 2, Order::depth_first, 0), std::invalid_argument);
+}
+
+// ---- timeline -------------------------------------------------------------------------
+
+namespace {
+
+// A traced run of `plan` as a GPU would report it: each stream runs its steps back to back in
+// issue order, a step of chunk c taking 1 + c % 3 tenths of a millisecond, from a start event
+// 5 microseconds before the first step.
+pb::cuda::TimedRun fake_run(const std::vector<Step>& plan, std::int64_t start_ns) {
+  pb::cuda::TimedRun run{start_ns, {}};
+  std::map<std::size_t, double> stream_free_ms;
+  for (const Step& s : plan) {
+    double& at = stream_free_ms.try_emplace(s.stream, 0.005).first->second;
+    const double begin = at, end = at + 0.1 * static_cast<double>(1 + s.chunk % 3);
+    run.steps.push_back({s, begin, end});
+    at = end;
+  }
+  return run;
+}
+
+const pb::trace::Expectation kEveryStage{{"h2d", "kernel", "d2h"}, 6};
+
+}  // namespace
+
+TEST(CudaTimeline, OneLanePerStreamEachStepAnIntervalOnTheHostClock) {
+  const auto plan = pb::cuda::pipelined_plan(6, 3, Order::depth_first);
+  const std::int64_t start_ns = 1'000'000'000;
+  pb::trace::Recorder recorder;
+  pb::cuda::record_timeline(recorder, fake_run(plan, start_ns));
+  ASSERT_EQ(recorder.lanes().size(), 3u);
+  for (std::size_t s = 0; s < 3; ++s) {
+    const pb::trace::Lane& lane = recorder.lanes()[s];
+    EXPECT_EQ(lane.label(), "stream " + std::to_string(s));
+    EXPECT_EQ(lane.process(), 0);
+    // Chunks s and s + 3, each through its three stages.
+    ASSERT_EQ(lane.intervals().size(), 6u);
+    const char* names[] = {"h2d", "kernel", "d2h"};
+    for (std::size_t i = 0; i < 6; ++i) {
+      const pb::trace::Interval& iv = lane.intervals()[i];
+      EXPECT_EQ(iv.name, names[i % 3]);
+      EXPECT_EQ(iv.item, static_cast<std::int64_t>(s + 3 * (i / 3)));
+      EXPECT_EQ(iv.category, "stage");
+    }
+  }
+  // Milliseconds from the start event, on the host's clock: 5 us after the anchor, chunk 0's
+  // H2D takes 0.1 ms.
+  const pb::trace::Interval& first = recorder.lanes()[0].intervals()[0];
+  EXPECT_EQ(first.begin_ns, start_ns + 5'000);
+  EXPECT_EQ(first.end_ns, start_ns + 105'000);
+  EXPECT_EQ(recorder.origin_ns(), start_ns + 5'000);
+  EXPECT_NE(recorder.text().find("lane_times"), recorder.text().end());
+  recorder.expect(kEveryStage);
+  EXPECT_EQ(recorder.check(), "");
+  const std::string json = recorder.chrome_json();
+  EXPECT_NE(json.find("\"stream 2\""), std::string::npos);
+  EXPECT_NE(json.find("\"kernel\""), std::string::npos);
+}
+
+// Breadth-first issue interleaves the streams; steps may come in any order. Each lane still
+// holds its stream's steps in the order the stream ran them, so the lane is ordered and disjoint.
+TEST(CudaTimeline, LanesFollowEachStreamsOrderWhateverOrderTheStepsComeIn) {
+  const auto plan = pb::cuda::pipelined_plan(6, 2, Order::breadth_first);
+  pb::cuda::TimedRun run = fake_run(plan, 0);
+  std::reverse(run.steps.begin(), run.steps.end());
+  pb::trace::Recorder recorder;
+  pb::cuda::record_timeline(recorder, run);
+  ASSERT_EQ(recorder.lanes().size(), 2u);
+  const pb::trace::Lane& lane = recorder.lanes()[1];  // chunks 1, 3, 5
+  ASSERT_EQ(lane.intervals().size(), 9u);
+  for (std::size_t i = 1; i < 9; ++i) EXPECT_LE(lane.intervals()[i - 1].end_ns, lane.intervals()[i].begin_ns);
+  EXPECT_EQ(lane.intervals()[0].name, "h2d");
+  EXPECT_EQ(lane.intervals()[0].item, 1);
+  EXPECT_EQ(lane.intervals()[3].name, "kernel");
+  EXPECT_EQ(lane.intervals()[8].name, "d2h");
+  EXPECT_EQ(lane.intervals()[8].item, 5);
+  recorder.expect(kEveryStage);
+  EXPECT_EQ(recorder.check(), "");
+}
+
+// The serial run and a stage alone: one stream, one lane; what the entry expects of them holds.
+TEST(CudaTimeline, SerialAndStagePlansMakeOneLane) {
+  pb::trace::Recorder serial;
+  pb::cuda::record_timeline(serial, fake_run(pb::cuda::pipelined_plan(1, 1, Order::depth_first), 0));
+  ASSERT_EQ(serial.lanes().size(), 1u);
+  serial.expect({{"h2d", "kernel", "d2h"}, 1});
+  EXPECT_EQ(serial.check(), "");
+  pb::trace::Recorder both;
+  pb::cuda::record_timeline(both, fake_run(pb::cuda::bidirectional_plan(4), 0));
+  ASSERT_EQ(both.lanes().size(), 2u);
+  both.expect({{"h2d", "d2h"}, 4});
+  EXPECT_EQ(both.check(), "");
+}
+
+TEST(CudaTimeline, AMissingStageFailsTheCheck) {
+  const auto plan = pb::cuda::pipelined_plan(6, 3, Order::depth_first);
+  pb::cuda::TimedRun run = fake_run(plan, 0);
+  run.steps.erase(std::find_if(run.steps.begin(), run.steps.end(),
+                               [](const pb::cuda::TimedStep& t) { return t.step == Step{Op::kernel, 4, 1}; }));
+  pb::trace::Recorder recorder;
+  pb::cuda::record_timeline(recorder, run);
+  recorder.expect(kEveryStage);
+  EXPECT_EQ(recorder.check(), "kernel of item 4 recorded 0 times, not once");
+}
+
+// Events that say two steps of one stream overlapped are kept as they came: the check says so.
+TEST(CudaTimeline, OverlappingStepsInOneStreamFailTheCheck) {
+  const auto plan = pb::cuda::pipelined_plan(6, 3, Order::depth_first);
+  pb::cuda::TimedRun run = fake_run(plan, 0);
+  run.steps[1].begin_ms -= 0.05;  // chunk 0's kernel begins before its H2D ended
+  pb::trace::Recorder recorder;
+  pb::cuda::record_timeline(recorder, run);
+  recorder.expect(kEveryStage);
+  EXPECT_NE(recorder.check().find("begins before the previous interval ended"), std::string::npos);
 }

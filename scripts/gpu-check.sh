@@ -2,10 +2,12 @@
 # The check for a machine with a GPU: build pipebench-cuda (Release, build-gpu/), run the CUDA
 # tests, run the quick CUDA suite, and print a short table of what was measured: the device,
 # H2D and D2H rates against the copy peak the same binary measured, and per workload point the
-# best stream count and issue order with its speedup and overlap efficiency. Estimated 3 to 5
+# best stream count and issue order with its speedup and overlap efficiency; then one pipelined
+# entry and its graph twin again with --trace, their timelines checked. Estimated 3 to 5
 # minutes on an H100 machine with 16 cores, the build included (not yet run on one).
 #
-#   scripts/gpu-check.sh              writes build-gpu/gpu-check/{cuda.json,cuda.txt,build.log}
+#   scripts/gpu-check.sh              writes build-gpu/gpu-check/{cuda.json,cuda.txt,build.log,
+#                                     trace.json,traces/}
 #   scripts/gpu-check.sh -- <flags>   extra flags for pipebench-cuda (e.g. --benchmark_filter=elementwise)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +16,7 @@ extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-check.sh: unknown argument '$1' (use -- <pipebench-cuda flags>)" >&2; exit 2 ;;
   esac
   shift
@@ -172,6 +174,53 @@ if balance:
 for name, msg in errors.items():
     print(f"{'skipped' if msg.startswith('skipped') else 'FAILED'}: {name}: {msg}")
 sys.exit(1 if any(not m.startswith("skipped") for m in errors.values()) else 0)
+PY
+# One point of the quick grid where the kernel and each copy should take about as long on an
+# H100-class GPU (64 MiB each way at ~50 GB/s, 4096 FLOPs on each of 16 M floats at ~60 TFLOP/s:
+# 1.1 to 1.3 ms each), so the timeline shows overlap if there is any; one repetition: seconds.
+# Its own flags only: the extra flags could rename or filter these entries away.
+point='bytes:67108864/chunks:32/intensity:4096/memory:pinned/order:depth_first/streams:4'
+traced="^cuda/elementwise/(pipelined|graph)/$point"
+echo "gpu-check: tracing $traced (timelines: $out/traces/)" >&2
+rm -rf "$out/traces"
+build-gpu/bench/cuda/pipebench-cuda --quick --no-probe --benchmark_repetitions=1 --benchmark_filter="$traced" \
+  --trace="$out/traces" --benchmark_out="$out/trace.json" --benchmark_out_format=json --benchmark_color=false \
+  >/dev/null || status=$?
+python3 - "$out/trace.json" <<'PY' || { [ "$status" -ne 0 ] || status=1; }
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.getcwd(), "scripts"))
+import pipebench_trace  # noqa: E402
+
+try:
+    with open(sys.argv[1]) as f:
+        runs = json.load(f).get("benchmarks", [])
+except (OSError, ValueError) as e:
+    print(f"gpu-check: trace: {sys.argv[1]}: {e}")
+    sys.exit(1)
+bad = not runs
+for b in runs:
+    name = b.get("run_name", b.get("name"))
+    path = b.get("pipebench", {}).get("trace")
+    if b.get("error_occurred") or not path:
+        print(f"gpu-check: trace: {name}: {b.get('error_message') or 'no timeline written'}")
+        bad = True
+        continue
+    try:
+        t = pipebench_trace.load(pipebench_trace.resolve(path, sys.argv[1]))
+    except pipebench_trace.TraceError as e:
+        print(f"gpu-check: trace: {e}")
+        bad = True
+        continue
+    problems = pipebench_trace.problems(t)
+    begin, end = t.span()
+    print(f"timeline {os.path.basename(t.path)}: {len(t.lanes)} streams, {t.expect['items']} chunks, "
+          f"{(end - begin) * 1e3:.3g} ms, no stream busy {pipebench_trace.idle_share_of_busiest(t):.2f} of it; "
+          + ("whole" if not problems else f"{len(problems)} problems: " + "; ".join(problems[:3])))
+    bad = bad or bool(problems)
+sys.exit(1 if bad else 0)
 PY
 echo "gpu-check: done in $((SECONDS - start)) s; results in $out/" >&2
 exit "$status"

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Runs pipebench-cuda the way users do and checks what comes out.
 
-    cuda_tests.py run|list|errors|interrupt <pipebench-cuda>
+    cuda_tests.py run|list|errors|interrupt|trace <pipebench-cuda>
 
 run: a tiny suite. With a GPU every entry must be verified and every pipelined entry
 modelled (t_ideal recomputed here from the stage times); without one every entry must be
 skipped with the reason, the binary must exit 0, and this test exits 77 (CTest: skipped).
+trace: the same suite with --trace. With a GPU every entry must name a timeline that
+scripts/pipebench_trace.py reads whole, one lane per stream, each stage of its plan once per
+chunk; without one nothing may be written there, and this test exits 77.
 list, errors and interrupt need no GPU: names and bad input are settled before any device work,
 and a run without one (every entry a skip) still stops and keeps its file as any other.
 Standard library only; exits non-zero with the first failed assertion."""
@@ -16,6 +19,7 @@ import signal
 import sys
 import tempfile
 from testlib import check, check_interrupts, fail, load_result, run
+import pipebench_trace  # noqa: E402  (scripts/, on the path testlib sets)
 
 SKIP = 77
 
@@ -91,6 +95,51 @@ def run_case(binary):
     print(f"all {len(runs)} entries verified on {device}")
 
 
+# What each variant's timeline holds once per chunk (bench/cuda/chunked.cpp, traced_stages).
+TRACED_STAGES = {"serial": ["h2d", "kernel", "d2h"], "pipelined": ["h2d", "kernel", "d2h"],
+                 "graph": ["h2d", "kernel", "d2h"], "stage_h2d": ["h2d"], "stage_kernel": ["kernel"],
+                 "stage_d2h": ["d2h"], "stage_h2d_d2h": ["h2d", "d2h"]}
+
+
+def trace_case(binary):
+    with tempfile.TemporaryDirectory() as tmp:
+        out, traces = os.path.join(tmp, "cuda.json"), os.path.join(tmp, "traces")
+        r = run(binary, *TINY, f"--trace={traces}", f"--benchmark_out={out}")
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+        doc, _ = load_result(out)
+        runs = doc["benchmarks"]
+        device = doc["context"].get("cuda/elementwise/device", "")
+        if device.startswith("no CUDA device"):
+            check(all(b.get("error_occurred") for b in runs), "an entry ran without a device")
+            check(not os.path.exists(traces) or not os.listdir(traces), f"timelines written without a device: {traces}")
+            print(f"all {len(runs)} entries skipped, no timeline written: {device}")
+            sys.exit(SKIP)
+        for b in runs:
+            name = b["run_name"]
+            check(not b.get("error_occurred"), f"{name}: {b.get('error_message')}")
+            meta = b["pipebench"]
+            check("trace" in meta, f"{name}: names no timeline")
+            try:
+                t = pipebench_trace.load(pipebench_trace.resolve(meta["trace"], out))
+            except pipebench_trace.TraceError as e:
+                fail(str(e))
+            problems = pipebench_trace.problems(t)
+            check(problems == [], f"{name}: {t.path}: " + "; ".join(problems[:5]))
+            check(t.entry == name, f"{t.path}: entry {t.entry!r}, not {name!r}")
+            variant, p = meta["variant"], meta["params"]
+            streams = p.get("streams", 2 if variant == "stage_h2d_d2h" else 1)
+            check(t.expect["stages"] == TRACED_STAGES[variant] and t.expect["items"] == p.get("chunks", 1),
+                  f"{name}: expects {t.expect}")
+            labels = [lane.label for lane in t.lanes]
+            check(labels == [f"stream {s}" for s in range(streams)], f"{name}: lanes {labels}")
+            # The event times sit inside the pass the host timed around them.
+            begin, end = t.span()
+            check(end - begin <= t.meta["trace_pass_seconds"], f"{name}: timeline spans {end - begin} s, "
+                  f"more than its pass's {t.meta['trace_pass_seconds']} s")
+            check(b.get("trace_pass_seconds", 0) > 0, f"{name}: no trace_pass_seconds counter")
+    print(f"all {len(runs)} entries traced on {device}")
+
+
 def list_case(binary):
     r = run(binary, "--benchmark_list_tests")
     check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
@@ -148,7 +197,8 @@ def interrupt_case(binary):
 
 
 if __name__ == "__main__":
-    cases = {"run": run_case, "list": list_case, "errors": errors_case, "interrupt": interrupt_case}
+    cases = {"run": run_case, "list": list_case, "errors": errors_case, "interrupt": interrupt_case,
+             "trace": trace_case}
     if len(sys.argv) != 3 or sys.argv[1] not in cases:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

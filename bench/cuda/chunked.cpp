@@ -85,6 +85,23 @@ std::vector<cuda::Step> plan_of(Kind kind, std::size_t chunks, std::size_t strea
   return {};
 }
 
+// What a traced run of `kind` records once for every chunk: the ops its plan issues (plan_of).
+std::vector<std::string> traced_stages(Kind kind) {
+  std::vector<Op> ops;
+  switch (kind) {
+    case Kind::serial:
+    case Kind::pipelined:
+    case Kind::graph: ops = {Op::h2d, Op::kernel, Op::d2h}; break;
+    case Kind::stage_h2d: ops = {Op::h2d}; break;
+    case Kind::stage_kernel: ops = {Op::kernel}; break;
+    case Kind::stage_d2h: ops = {Op::d2h}; break;
+    case Kind::stage_h2d_d2h: ops = {Op::h2d, Op::d2h}; break;
+  }
+  std::vector<std::string> names;
+  for (Op op : ops) names.emplace_back(cuda::op_name(op));
+  return names;
+}
+
 Entry offload_entry(OffloadInstance& in, const Params& pt, Kind kind) {
   require_device();
   std::optional<HostMemory> memory;
@@ -116,6 +133,12 @@ Entry offload_entry(OffloadInstance& in, const Params& pt, Kind kind) {
   Entry e;
   e.run = [executor] { executor->run(); };
   e.timed = [executor] { return executor->timed(); };
+  // One lane per stream, an interval per step from the events around it (cuda/timeline.hpp).
+  const trace::Expectation expected{traced_stages(kind), static_cast<std::int64_t>(chunks)};
+  e.traced = [executor, expected](trace::Recorder& recorder) {
+    recorder.expect(expected);
+    cuda::record_timeline(recorder, executor->traced());
+  };
   switch (kind) {
     case Kind::serial:
     case Kind::pipelined:
