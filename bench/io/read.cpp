@@ -22,6 +22,7 @@
 #include "buffer.hpp"
 #include "data_file.hpp"
 #include "generator.hpp"
+#include "handoff.hpp"
 #include "pair.hpp"
 #include "pipeline.hpp"
 #include "seeded_stages.hpp"
@@ -410,6 +411,27 @@ Entry stage_read_entry(ReadInstance& in, const Params& pt, bool bind, const Setu
   return read_stage_entry(in, a, blocks, state, uring_stage(in, a, blocks, pt, setup, state), bind);
 }
 
+// stage_handoff (handoff.hpp): each block pread on the read core, then summed on the compute
+// core, through the page cache whatever the mode: it measures the buffer's move between the
+// cores, not the device. Timed per pass like the others.
+Entry handoff_entry(ReadInstance& in, const Params& pt, bool bind) {
+  const Blocks blocks = blocks_of(in, pt);
+  const Chunks chunks = chunks_of(blocks);
+  ReadInstance* inst = &in;
+  Entry e = stage_handoff_entry(chunks, static_cast<std::size_t>(pt.get_int("depth")), bind,
+                                [inst, chunks](std::size_t chunk, float* dst) {
+                                  io::pread_exact(inst->file.fd(io::Mode::cached), reinterpret_cast<char*>(dst),
+                                                  chunks.length(chunk) * sizeof(float), chunks.first(chunk) * sizeof(float),
+                                                  inst->file.path());
+                                });
+  e.timed = [run = e.run] {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  return e;
+}
+
 // stage_compute alone (seeded_stages.hpp), timed per pass like the others: no file to drop or sample.
 Entry compute_stage_entry(ReadInstance& in, const Params& pt, Kernel k, bool bind) {
   Entry e = stage_compute_entry(chunks_of(blocks_of(in, pt)), in.seed, static_cast<int>(pt.get_int("intensity") / 2),
@@ -529,6 +551,11 @@ Pair make_read_pair(const Suite& suite) {
                                         return pread_compute_entry(in, pt, cpu::Execution::pipelined, k, bind, setup);
                                       });
   thread.model = pipeline_model(blocks_in_flight("depth", 0), {"stage_pread", "stage_compute"});
+  thread.model.terms = {"stage_handoff"};
+  thread.model.metrics = [](const ModelValues& v) {
+    const Blocks blocks{static_cast<std::size_t>(v.params.get_int("bytes")), static_cast<std::size_t>(v.params.get_int("block"))};
+    return handoff_metrics(v, "stage_pread", "stage_compute", blocks.count(), static_cast<std::size_t>(v.params.get_int("depth")));
+  };
   auto uring = variant<ReadInstance>("uring", Role::pipelined, {block, mode, queue_depth, intensity},
                                      [=](ReadInstance& in, const Params& pt) { return uring_entry(in, pt, k, bind, setup); });
   uring.model = pipeline_model(blocks_in_flight("queue_depth", 1), {"stage_read", "stage_compute"});
@@ -541,6 +568,9 @@ Pair make_read_pair(const Suite& suite) {
                 StageKind::transfer),
       with_kind(variant<ReadInstance>("stage_read", Role::stage, {block, mode, queue_depth},
                                       [=](ReadInstance& in, const Params& pt) { return stage_read_entry(in, pt, bind, setup); }),
+                StageKind::transfer),
+      with_kind(variant<ReadInstance>("stage_handoff", Role::stage, {block, depth},
+                                      [=](ReadInstance& in, const Params& pt) { return handoff_entry(in, pt, bind); }),
                 StageKind::transfer),
       variant<ReadInstance>("stage_compute", Role::stage, {block, intensity},
                             [=](ReadInstance& in, const Params& pt) { return compute_stage_entry(in, pt, k, bind); }),
