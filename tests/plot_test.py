@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """scripts/plot.py on the committed results, as users run it.
 
-    plot_test.py figures|streams|chase|errors [CHECKOUT]
+    plot_test.py figures|streams|chase|errors|gantt|trace [CHECKOUT]
 
 figures: every figure type the committed results hold data for is drawn, as non-empty
          PDF (fonts embedded, no Type 3) and PNG at one- and two-column width; the types they
@@ -14,10 +14,21 @@ chase:   a pair no script names (cpu/chase, synthetic: serial, ilp over chains, 
          each series' colour (counted in the PNG against the same figure without the model).
 errors:  a missing file, a file that is not Google Benchmark JSON, and a result without
          pairs each end with one line on stderr and a non-zero exit.
+gantt:   Gantt figures of timelines (synthetic: a serial and two-stage cpu pair at 64 and 8 chunks,
+         a two-rank training schedule with auxiliary intervals): one per timeline a result names,
+         found beside the result; one line for a timeline that is missing and one naming the
+         chunk an incomplete timeline lacks; a timeline given alone; --gantt REGEX; and in the
+         figure itself a row per lane, a bar per stage interval, numbers only where they fit, the
+         serial median and the bubble (this case re-runs itself with a python3 that has matplotlib).
+trace:   scripts/pipebench_trace.py: problems() finds a duplicated item, a missing item and
+         overlapping intervals in one lane; idle_share_of_busiest() of a hand-built two-process
+         timeline is the hand-computed share; unreadable files are one-line errors; resolve().
 
-Standard library only (plot.py finds its own interpreter with matplotlib)."""
+Standard library only (plot.py finds its own interpreter with matplotlib; so does the gantt case)."""
+import contextlib
 import csv
 import glob
+import io
 import json
 import math
 import os
@@ -206,7 +217,7 @@ def synthetic_run(runs, pair, variant, role, params, seconds, extra=None, reps=3
     return entry
 
 
-def write_synthetic(path, runs, program):
+def write_synthetic(path, runs, program, processes=1):
     """The document of a made-up result, marked `pipebench_synthetic`, checked against the schema."""
     entries = len({r["run_name"] for r in runs})
     with open(path, "w") as f:
@@ -216,7 +227,7 @@ def write_synthetic(path, runs, program):
                                                       f"{program}'s output"},
                    "benchmarks": runs,
                    "pipebench": {"schema_version": 1, "program": program, "status": "complete",
-                                 "processes": 1, "entries_registered": entries, "entries_written": entries,
+                                 "processes": processes, "entries_registered": entries, "entries_written": entries,
                                  "not_run": []}}, f)
     check_schema(path)
 
@@ -503,8 +514,383 @@ def errors():
     print("plot_test: bad input ends with one line and a non-zero exit; --where keeps siblings")
 
 
+def pdf_says(pdf, text):
+    """Whether a PDF holds `text` in its metadata: as ASCII, or as UTF-16 where the caption has
+    other characters (a time in µs)."""
+    return text.encode() in pdf or text.encode("utf-16-be") in pdf
+
+
+def write_trace(path, entry, lanes, expect, processes=None):
+    """A timeline as the binaries write it (trace/trace.cpp, Chrome Trace Event format), marked
+    synthetic. lanes: [(process, label, [(name, item, begin_us, end_us, category)])], one tid each."""
+    events = [{"ph": "M", "name": "process_name", "pid": p, "tid": 0,
+               "args": {"name": (processes or {}).get(p, f"process {p}")}} for p in sorted({p for p, _, _ in lanes})]
+    for tid, (process, label, intervals) in enumerate(lanes):
+        events.append({"ph": "M", "name": "thread_name", "pid": process, "tid": tid, "args": {"name": label}})
+        for name, item, begin, end, category in intervals:
+            events.append({"ph": "X", "name": name, "cat": category, "pid": process, "tid": tid, "ts": begin,
+                           "dur": end - begin, "args": {"item": item}})
+    with open(path, "w") as f:
+        json.dump({"displayTimeUnit": "ns", "traceEvents": events,
+                   "otherData": {"format": "pipebench-trace", "version": 1, "entry": entry,
+                                 "pipebench_synthetic": "tests/plot_test.py fixture, made-up times",
+                                 "expect": expect}}, f)
+    return path
+
+
+def trace_file(entry):
+    """The file name the binaries give an entry's timeline (trace::file_name_for)."""
+    return entry.replace("/", ".").replace(":", ".") + ".trace.json"
+
+
+def serial_lane(chunks, load_us, compute_us):
+    """One lane doing load then compute of every chunk in turn."""
+    step = load_us + compute_us
+    return [(0, "all stages (core0)",
+             [iv for i in range(chunks) for iv in (("load", i, i * step, i * step + load_us, "stage"),
+                                                   ("compute", i, i * step + load_us, (i + 1) * step, "stage"))])]
+
+
+def two_stage_lanes(chunks, load_us, compute_us, drop=None):
+    """A load lane and a compute lane, each chunk computed once it is loaded and the last computed;
+    `drop`: (stage, item) left out, as a timeline that lost one would."""
+    load = [("load", i, i * load_us, (i + 1) * load_us, "stage") for i in range(chunks)]
+    compute, free = [], 0
+    for i in range(chunks):
+        begin = max(free, (i + 1) * load_us)
+        free = begin + compute_us
+        compute.append(("compute", i, begin, free, "stage"))
+    keep = [iv for iv in load + compute if (iv[0], iv[1]) != drop]
+    return [(0, "load (core0)", [iv for iv in keep if iv[0] == "load"]),
+            (0, "compute (core1)", [iv for iv in keep if iv[0] == "compute"])]
+
+
+GPIPE_UNIT = 100  # microseconds: one forward pass; a backward pass takes two
+
+
+def gpipe_lanes(microbatches=4):
+    """GPipe over two ranks: every forward, then every backward in reverse; each rank's compute lane
+    waits (category wait) between its passes, its comm lane sends and receives activations and
+    gradients (send, recv). Each rank works 12 of the pass's 15 units: the bubble is
+    (p - 1) / (m + p - 1) = 1/5, on both."""
+    u, m = GPIPE_UNIT, microbatches
+    rank0 = [("F", i, i * u, (i + 1) * u, "stage") for i in range(m)]
+    rank1 = [("F", i, (i + 1) * u, (i + 2) * u, "stage") for i in range(m)]
+    rank1 += [("B", m - 1 - k, (m + 1 + 2 * k) * u, (m + 3 + 2 * k) * u, "stage") for k in range(m)]
+    rank0 += [("wait", -1, m * u, (m + 3) * u, "wait")]
+    rank0 += [("B", m - 1 - k, (m + 3 + 2 * k) * u, (m + 5 + 2 * k) * u, "stage") for k in range(m)]
+    comm0 = [("send", i, (i + 1) * u, (i + 1) * u + 20, "send") for i in range(m)] + \
+            [("recv", m - 1 - k, (m + 3 + 2 * k) * u, (m + 3 + 2 * k) * u + 20, "recv") for k in range(m)]
+    comm1 = [("recv", i, (i + 1) * u, (i + 1) * u + 20, "recv") for i in range(m)] + \
+            [("send", m - 1 - k, (m + 3 + 2 * k) * u, (m + 3 + 2 * k) * u + 20, "send") for k in range(m)]
+    return [(0, "compute", sorted(rank0, key=lambda iv: iv[2])), (0, "comm", sorted(comm0, key=lambda iv: iv[2])),
+            (1, "compute", sorted(rank1, key=lambda iv: iv[2])), (1, "comm", sorted(comm1, key=lambda iv: iv[2]))]
+
+
+def gantt_fixture(run):
+    """Result files and timelines in a run folder, as a run with --trace would leave them (the
+    timelines in run/traces/, named by paths that no longer hold them). Returns {entry name:
+    (timeline path, lanes)} of the timelines a figure is expected of, and the names of the missing
+    one and the incomplete one."""
+    traces = os.path.join(run, "traces")
+    os.makedirs(traces)
+    runs, made = [], {}
+
+    def traced(entry, lanes, expect, where=None, processes=None):
+        path = write_trace(os.path.join(traces, trace_file(entry)), entry, lanes, expect, processes)
+        made[entry] = (path, lanes)
+        return where or os.path.join("/nonexistent/trace-dir", trace_file(entry))  # moved since
+
+    both = ["load", "compute"]
+    cpu = {}
+    for chunks in (64, 8):
+        entry = f"cpu/toy/serial/chunks:{chunks}"
+        extra = {}
+        if chunks == 64:
+            extra["trace"] = traced(entry, serial_lane(64, 10, 100), {"stages": both, "items": 64})
+        cpu[chunks] = synthetic_run(runs, "cpu/toy", "serial", "serial", {"chunks": chunks}, chunks * 110e-6, extra,
+                                    trace_pass_seconds=chunks * 111e-6)
+    model = {"formula": "pair", "stages": []}
+    lanes64 = two_stage_lanes(64, 10, 100)
+    end64 = lanes64[1][2][-1][3] * 1e-6
+    synthetic_run(runs, "cpu/toy", "pipelined", "pipelined", {"chunks": 64, "depth": 2}, end64 * 1.05,
+                  {"siblings": {"serial": cpu[64]}, "model": model,
+                   "trace": traced("cpu/toy/pipelined/chunks:64/depth:2", lanes64, {"stages": both, "items": 64})},
+                  t_ideal=end64, speedup=64 * 110e-6 / (end64 * 1.05), trace_pass_seconds=end64 * 1.1)
+    missing = "cpu/toy/pipelined/chunks:64/depth:3"
+    synthetic_run(runs, "cpu/toy", "pipelined", "pipelined", {"chunks": 64, "depth": 3}, end64,
+                  {"siblings": {"serial": cpu[64]}, "model": model,
+                   "trace": os.path.join("/nonexistent/trace-dir", trace_file(missing))}, speedup=1.1)
+    incomplete = "cpu/toy/pipelined/chunks:8/depth:2"
+    synthetic_run(runs, "cpu/toy", "pipelined", "pipelined", {"chunks": 8, "depth": 2}, 2.5e-3,
+                  {"siblings": {"serial": cpu[8]}, "model": model,
+                   "trace": traced(incomplete, two_stage_lanes(8, 100, 300, drop=("compute", 5)),
+                                   {"stages": both, "items": 8})}, speedup=0.35)
+    write_synthetic(os.path.join(run, "cpu.json"), runs, "pipebench-cpu")
+
+    # Named by no result: drawn alone.
+    alone = "cpu/toy/pipelined/chunks:16/depth:2"
+    traced(alone, two_stage_lanes(16, 50, 100), {"stages": both, "items": 16})
+
+    runs = []
+    serial = synthetic_run(runs, "mpi/train", "serial", "serial", {"microbatches": 4}, 24 * GPIPE_UNIT * 1e-6)
+    training = "mpi/train/pipelined/microbatches:4/schedule:gpipe"
+    # A relative path, as --trace traces would write it: found beside the result.
+    path = traced(training, gpipe_lanes(), {"stages": ["F", "B"], "items": 4, "per_process": True},
+                  where=os.path.join("traces", trace_file(training)), processes={0: "rank 0", 1: "rank 1"})
+    synthetic_run(runs, "mpi/train", "pipelined", "pipelined", {"microbatches": 4, "schedule": "gpipe"},
+                  16 * GPIPE_UNIT * 1e-6, {"siblings": {"serial": serial}, "model": model, "trace": path},
+                  speedup=1.5, bubble_model=0.2, bubble_measured=0.22, bubble_trace=0.2,
+                  trace_pass_seconds=16.5 * GPIPE_UNIT * 1e-6)
+    write_synthetic(os.path.join(run, "mpi.json"), runs, "pipebench-mpi", processes=2)
+    return made, missing, incomplete, alone, training
+
+
+def gantt():
+    """plot.py's Gantt figures from synthetic timelines, and what the figure holds."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        pipebench_results.interpreter_with("matplotlib", os.path.abspath(__file__), "PIPEBENCH_PLOT_TEST_REEXEC")
+        fail("no python3 with matplotlib for the figure checks (Debian: apt-get install python3-matplotlib)")
+    with tempfile.TemporaryDirectory() as tmp:
+        run = os.path.join(tmp, "run")
+        made, missing, incomplete, alone, training = gantt_fixture(run)
+        out = os.path.join(tmp, "out")
+        r = plot("-o", out, run)
+        check(r.returncode == 0, f"plot.py on a run folder with timelines: exit {r.returncode}\n{r.stderr}")
+        written = r.stdout.split()
+        for entry in made:
+            for cols in (1, 2):
+                for fmt in ("pdf", "png"):
+                    path = os.path.join(out, "gantt", f"{trace_file(entry)[:-len('.trace.json')]}.{cols}col.{fmt}")
+                    check(path in written and os.path.getsize(path) > 0, f"{entry}: no {cols}-column {fmt} Gantt "
+                          f"{path}:\n{r.stdout}{r.stderr}")
+                    if fmt == "png":
+                        check(png_width(path) == WIDTH_PX[cols], f"{path}: {png_width(path)} px wide")
+                    else:
+                        with open(path, "rb") as f:
+                            pdf = f.read()
+                        check(b"/FontFile2" in pdf, f"{path}: fonts not embedded")
+                        check(pdf_says(pdf, "SYNTHETIC DATA"), f"{path}: not stamped as synthetic")
+                        check(pdf_says(pdf, "INCOMPLETE TIMELINE") == (entry == incomplete),
+                              f"{path}: an incomplete timeline must say so, a whole one must not")
+        gantts = [p for p in written if os.sep + "gantt" + os.sep in p]
+        check(len(gantts) == 4 * len(made), f"{len(gantts)} Gantt files, expected {4 * len(made)}: {gantts}")
+        lines = r.stderr.splitlines()
+        lost = [line for line in lines if missing in line]
+        want = (f"plot.py: gantt: {missing}: its timeline /nonexistent/trace-dir/{trace_file(missing)} "
+                "is missing; skipped")
+        check(lost == [want], f"the missing timeline is not one line naming it:\n{r.stderr}")
+        broken = [line for line in lines if "incomplete" in line]
+        check(len(broken) == 1 and trace_file(incomplete) in broken[0] and
+              "1 problem(s), first: compute of item 5 recorded 0 times, not once; drawn as recorded" in broken[0],
+              f"the incomplete timeline is not one line naming its missing chunk:\n{r.stderr}")
+        check(not [line for line in lines if ".trace.json" in line and "not a pipebench result" in line],
+              f"timelines in the folder reported as foreign files:\n{r.stderr}")
+        check(os.path.isfile(os.path.join(out, "pairs.csv")), "pairs.csv not written beside the Gantt figures")
+
+        # --gantt REGEX: only the Gantt figures of the entries (and timelines alone) it matches.
+        picked = os.path.join(tmp, "picked")
+        r = plot("-o", picked, "--gantt", "pipelined/.*depth:2", "--formats", "png", "--columns", "1", run)
+        check(r.returncode == 0, f"--gantt: exit {r.returncode}\n{r.stderr}")
+        want = sorted(os.path.join(picked, "gantt", trace_file(e)[:-len(".trace.json")] + ".1col.png")
+                      for e in made if re.search("pipelined/.*depth:2", e))
+        check(sorted(r.stdout.split()) == want, f"--gantt drew {r.stdout.split()}, expected {want}")
+        check(not os.path.exists(os.path.join(picked, "pairs.csv")), "--gantt wrote pairs.csv")
+        one_line_error(["-o", picked, "--gantt", "nothing-like-this", os.path.join(run, "cpu.json")],
+                       "--gantt matching nothing",
+                       r"--gantt nothing-like-this: no entry naming a timeline matches")
+        one_line_error(["-o", picked, "--gantt", "(", run], "--gantt not a regex", r"--gantt: '\(' is not a regular")
+        one_line_error(["-o", picked, "--gantt", "x", "--figures", "speedup", run], "--gantt with --figures",
+                       r"--gantt draws Gantt figures only")
+
+        # A timeline given alone: no result, so no serial line; its folder is the default output.
+        path = made[training][0]
+        r = plot("--formats", "png", "--columns", "2", path)
+        want = os.path.join(os.path.dirname(path), "gantt", trace_file(training)[:-len(".trace.json")] + ".2col.png")
+        check(r.returncode == 0 and r.stdout.split() == [want], f"a timeline alone: exit {r.returncode}, "
+              f"wrote {r.stdout.split()}, expected {[want]}\n{r.stderr}")
+        check(re.fullmatch(r"plot\.py: gantt: .*: drawn from synthetic data, stamped as such\n", r.stderr),
+              f"a synthetic timeline drawn alone: not one line saying so:\n{r.stderr}")
+
+        gantt_axes(tmp, run, made, incomplete, training)
+    print(f"plot_test: Gantt figures of {len(made)} synthetic timelines; one line for a missing and for an "
+          "incomplete timeline; --gantt; a timeline alone; rows, bars, numbers, serial line and bubble checked")
+
+
+def gantt_axes(tmp, run, made, incomplete, training):
+    """What the drawing function put in its Axes: a row per lane, a bar per interval, numbers only
+    in bars wide enough for them, the serial median at its time, the bubble in the title."""
+    from pipebench_plot.common import Index, load
+    from pipebench_plot.figures import gantt as gantt_figure
+    from pipebench_plot.output import Writer
+    from pipebench_plot.style import setup_style
+    import pipebench_trace
+    setup_style()
+    results, entries = load([os.path.join(run, "cpu.json"), os.path.join(run, "mpi.json")])
+    index = Index(results, entries)
+    by_name = {e.name: e for e in entries}
+    for name, (path, lanes) in made.items():
+        entry = by_name.get(name)
+        writer = Writer(os.path.join(tmp, "axes"), [1, 2], ["png"])
+        said = io.StringIO()
+        with contextlib.redirect_stderr(said):
+            axes = gantt_figure.draw(pipebench_trace.load(path), writer, entry, index)
+        check(len(axes) == 2, f"{name}: {len(axes)} Axes drawn, expected one per width")
+        check(("compute of item 5 recorded 0 times" in said.getvalue()) == (name == incomplete),
+              f"{name}: the drawing said {said.getvalue()!r}")
+        several = len({p for p, _, _ in lanes}) > 1
+        rows = [f"rank {p} / {label}" if several else label for p, label, _ in lanes]
+        counts = {}
+        for _, _, intervals in lanes:
+            for iv in intervals:
+                key = f"stage {iv[0]}" if iv[4] == "stage" else f"auxiliary {iv[4]}"
+                counts[key] = counts.get(key, 0) + 1
+        for cols, ax in zip((1, 2), axes):
+            what = f"{name} ({cols} column)"
+            labels = [t.get_text() for t in ax.get_yticklabels()]
+            check(labels == rows, f"{what}: rows {labels}, expected {rows}")
+            bars = {}
+            for c in ax.collections:
+                if c.get_gid():
+                    bars[c.get_gid()] = bars.get(c.get_gid(), 0) + len(c.get_paths())
+            check(bars == counts, f"{what}: bars {bars}, expected {counts}")
+            # A number sits at the centre of a stage bar wide enough for it: never on the narrow
+            # loads of the 64-chunk timelines (10 us beside 100 us computes).
+            widths = {}
+            for c in ax.collections:
+                if (c.get_gid() or "").startswith("stage "):
+                    for p in c.get_paths():
+                        xs = [v[0] for v in p.vertices]
+                        widths[round((min(xs) + max(xs)) / 2, 9)] = (c.get_gid(), max(xs) - min(xs))
+            numbers = [t for t in ax.texts if t.get_gid() == "item"]
+            for t in numbers:
+                x = round(t.get_position()[0], 9)
+                check(x in widths, f"{what}: number {t.get_text()} is not at the centre of a stage bar")
+                if "chunks:64" in name:
+                    check(widths[x][0] == "stage compute", f"{what}: a {widths[x][0]} bar numbered {t.get_text()}")
+            stage_bars = sum(n for k, n in counts.items() if k.startswith("stage "))
+            if "chunks:64" in name:
+                check(len(numbers) < stage_bars // 2, f"{what}: {len(numbers)} of {stage_bars} bars numbered: "
+                      "more than fit")
+            if "chunks:8" in name:
+                check(len(numbers) == stage_bars, f"{what}: {len(numbers)} of {stage_bars} wide bars numbered")
+            titles = " ".join(t.get_text() for t in ax.figure.texts)
+            check(all(part in titles for part in name.split("/")), f"{what}: the entry is not in the title: {titles}")
+            check("timeline " in titles, f"{what}: no timeline span in the title: {titles}")
+            if entry is not None and entry.value("trace_pass_seconds") is not None:
+                check("trace_pass_seconds" in titles, f"{what}: no trace_pass_seconds in the title: {titles}")
+            check(("INCOMPLETE TIMELINE" in titles) == (name == incomplete), f"{what}: incompleteness: {titles}")
+            serial = index.sibling(entry, "serial") if entry is not None and entry.role != "serial" else entry
+            dashed = [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--"]
+            unit = re.search(r"\((\w+)\)$", ax.get_xlabel()).group(1)
+            scale = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}[unit]
+            if serial is None:
+                check(not dashed, f"{what}: a serial line without a serial entry")
+            else:
+                check(len(dashed) == 1 and math.isclose(dashed[0] * scale, serial.value("time"), rel_tol=1e-9),
+                      f"{what}: serial line at {dashed} {unit}, expected {serial.value('time')} s")
+            dotted = [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"]
+            t_ideal = entry.value("t_ideal") if entry is not None else None
+            check(len(dotted) == (t_ideal is not None) and
+                  all(math.isclose(x * scale, t_ideal, rel_tol=1e-9) for x in dotted),
+                  f"{what}: model lines at {dotted}, expected t_ideal {t_ideal}")
+            if name == training:
+                for part in ("bubble in the timeline 20.0% (idle share of the busiest rank)", "bubble_model 20.0%",
+                             "bubble_measured 22.0%", "bubble_trace 20.0%"):
+                    check(part in titles, f"{what}: no '{part}' in the title: {titles}")
+            else:
+                check("bubble" not in titles, f"{what}: a bubble for a one-process entry without bubble counters")
+
+
+def trace():
+    """pipebench_trace.py against hand-built timelines."""
+    import pipebench_trace
+    with tempfile.TemporaryDirectory() as tmp:
+        def load(name, lanes, expect, processes=None):
+            return pipebench_trace.load(write_trace(os.path.join(tmp, name), "cpu/toy/pipelined/chunks:4",
+                                                    lanes, expect, processes))
+        both = {"stages": ["load", "compute"], "items": 4}
+        whole = load("whole.trace.json", two_stage_lanes(4, 10, 30), both)
+        check(pipebench_trace.problems(whole) == [], f"a whole timeline: {pipebench_trace.problems(whole)}")
+        check([lane.label for lane in whole.lanes] == ["load (core0)", "compute (core1)"] and
+              [len(lane.intervals) for lane in whole.lanes] == [4, 4], "lanes not read in file order")
+        check(whole.entry == "cpu/toy/pipelined/chunks:4" and whole.expect["items"] == 4, "otherData not read")
+        first = whole.lanes[1].intervals[0]
+        check((first.name, first.item, first.category) == ("compute", 0, "stage") and
+              math.isclose(first.begin, 10e-6) and math.isclose(first.end, 40e-6),
+              f"interval read as {first.name} {first.item} {first.begin}..{first.end}")
+
+        # A duplicated item: load of item 2 recorded again, after the others in its lane.
+        lanes = two_stage_lanes(4, 10, 30)
+        lanes[0][2].append(("load", 2, 200, 210, "stage"))
+        found = pipebench_trace.problems(load("dup.trace.json", lanes, both))
+        check(found == ["load of item 2 recorded 2 times, not once"], f"duplicated item: {found}")
+        # A missing item.
+        found = pipebench_trace.problems(load("missing.trace.json", two_stage_lanes(4, 10, 30, drop=("compute", 3)),
+                                              both))
+        check(found == ["compute of item 3 recorded 0 times, not once"], f"missing item: {found}")
+        # Overlapping intervals in one lane: load 2 begins before load 1 ends.
+        lanes = two_stage_lanes(4, 10, 30)
+        lanes[0][2][2] = ("load", 2, 15, 30, "stage")
+        found = pipebench_trace.problems(load("overlap.trace.json", lanes, both))
+        check(found == ["lane 'load (core0)': load of item 2 begins before load of item 1 ended"],
+              f"overlapping intervals: {found}")
+        # Per process: F of microbatch 1 missing on rank 1 only.
+        lanes = [(0, "compute", [("F", 0, 0, 10, "stage"), ("F", 1, 10, 20, "stage")]),
+                 (1, "compute", [("F", 0, 10, 20, "stage")])]
+        per_rank = {"stages": ["F"], "items": 2, "per_process": True}
+        found = pipebench_trace.problems(load("ranks.trace.json", lanes, per_rank))
+        check(found == ["F of item 1 on process 1 recorded 0 times, not once"], f"per process: {found}")
+
+        # The bubble: over the pass's span [0, 10] us, process 0's two lanes overlap ([0, 4] and
+        # [2, 7]: busy 7 of 10, idle 0.3), process 1 works [1, 3] and [4, 10] (busy 8, idle 0.2) and
+        # waits [3, 4], which is no stage and no work. The busiest process idles 0.2.
+        lanes = [(0, "load", [("load", 0, 0, 4, "stage")]), (0, "compute", [("compute", 0, 2, 7, "stage")]),
+                 (1, "compute", [("F", 0, 1, 3, "stage"), ("wait", -1, 3, 4, "wait"), ("F", 1, 4, 10, "stage")])]
+        two = load("bubble.trace.json", lanes, {"stages": [], "items": 0}, {0: "rank 0", 1: "rank 1"})
+        idle = pipebench_trace.idle_share_of_busiest(two)
+        check(math.isclose(idle, 0.2, rel_tol=1e-9), f"idle share of the busiest process {idle}, expected 0.2")
+        check(two.processes == {0: "rank 0", 1: "rank 1"}, f"process names {two.processes}")
+        # One process whose lanes leave [3, 6] of [0, 10] unworked: idle 0.3.
+        one = load("one.trace.json", [(0, "load", [("load", 0, 0, 3, "stage")]),
+                                      (0, "compute", [("compute", 0, 6, 10, "stage")])], {"stages": [], "items": 0})
+        idle = pipebench_trace.idle_share_of_busiest(one)
+        check(math.isclose(idle, 0.3, rel_tol=1e-9), f"one process: idle {idle}, expected 0.3")
+        check(math.isnan(pipebench_trace.idle_share_of_busiest(load("none.trace.json", [(0, "idle", [])],
+                                                                    {"stages": [], "items": 0}))),
+              "no stage interval: not NaN")
+
+        # Files that are no timeline: one line naming them.
+        for name, text, expect in (("cut.trace.json", '{"traceEvents": [', "not readable as JSON"),
+                                   ("chrome.trace.json", '{"traceEvents": []}', "not a pipebench trace"),
+                                   ("list.trace.json", "[1, 2]", "not a Chrome trace")):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+            try:
+                pipebench_trace.load(path)
+                fail(f"{name}: loaded")
+            except pipebench_trace.TraceError as e:
+                check(str(e).startswith(f"{path}: {expect}") and "\n" not in str(e), f"{name}: '{e}'")
+
+        # resolve(): as written, else beside the result file, in traces/ or as its bare name.
+        result = os.path.join(tmp, "run", "cpu.json")
+        os.makedirs(os.path.join(tmp, "run", "traces"))
+        moved = os.path.join(tmp, "run", "traces", "x.trace.json")
+        with open(moved, "w") as f:
+            f.write("{}")
+        check(pipebench_trace.resolve("/gone/x.trace.json", result) == moved, "resolve: not found in traces/")
+        check(pipebench_trace.resolve("traces/x.trace.json", result) == moved, "resolve: relative to the result")
+        check(pipebench_trace.resolve(moved, result) == moved, "resolve: a path that exists")
+        check(pipebench_trace.resolve("/gone/y.trace.json", result) == "/gone/y.trace.json", "resolve: not as written")
+    print("plot_test: pipebench_trace finds duplicated, missing and overlapping intervals; the bubble of a "
+          "two-process timeline is the hand-computed 0.2")
+
+
 if __name__ == "__main__":
-    cases = {"figures": figures, "errors": errors, "streams": streams, "chase": chase}
+    cases = {"figures": figures, "errors": errors, "streams": streams, "chase": chase, "gantt": gantt, "trace": trace}
     if len(sys.argv) < 2 or sys.argv[1] not in cases:
         print(f"usage: plot_test.py {'|'.join(cases)} [CHECKOUT]", file=sys.stderr)
         sys.exit(2)

@@ -10,4 +10,5 @@
     common.py    shared helpers: merged entries and siblings, labels, units, series, axes
 
 Results are read through scripts/pipebench_results.py (beside this package), by the fields
-the binaries wrote. Importing the package needs no matplotlib; drawing does."""
+the binaries wrote, and timelines (figures/gantt.py) through scripts/pipebench_trace.py.
+Importing the package needs no matplotlib; drawing does."""

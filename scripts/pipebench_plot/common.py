@@ -37,16 +37,18 @@ def sort_key(value):
     return (0, v, "") if v is not None else (1, 0.0, str(value))
 
 
-def load(paths):
+def load(paths, quiet=()):
     """The result files and their entries; the same entry in several files of one origin (the
     serial entry of every task of a depth sweep) becomes one entry whose repetitions are all of
-    theirs, its value their median run."""
+    theirs, its value their median run. `quiet`: files found in the folders that are read
+    otherwise (timelines), whose 'not a pipebench result; skipped' lines are left out."""
     try:
         results = load_results(paths)
     except ResultError as e:
         die(str(e))
     for line in results.notes:
-        note(line)
+        if not any(line.startswith(f"{path}: ") for path in quiet):
+            note(line)
     results.alias = {}  # an entry merged into another: id -> the one kept
     merged, out = {}, []
     for e in results.entries:

@@ -6,18 +6,35 @@ import os
 from .common import compute_transfer
 from .style import WIDTHS
 
+SYNTHETIC_STAMP = "SYNTHETIC DATA, NOT A MEASUREMENT"
+
 
 class Writer:
     def __init__(self, outdir, columns, formats):
         self.outdir, self.columns, self.formats = outdir, columns, formats
         self.written = []
         self.stamp = None  # set while drawing from a file marked synthetic
+        self._sources = {}  # stem -> what was drawn under it (claim)
 
     def figures(self, height):
         """(columns, figure) for every requested width; `height` maps columns to inches."""
         import matplotlib.pyplot as plt
         for cols in self.columns:
             yield cols, plt.figure(figsize=(WIDTHS[cols], height(cols)))
+
+    def claim(self, stem, source):
+        """The stem to draw `source` under: `stem`, or `stem.2`, `stem.3`... when another source
+        took it (the same entry's timeline from two runs); None when this source was drawn already."""
+        n = 1
+        while True:
+            candidate = stem if n == 1 else f"{stem}.{n}"
+            owner = self._sources.get(candidate)
+            if owner is None:
+                self._sources[candidate] = source
+                return candidate
+            if owner == source:
+                return None
+            n += 1
 
     def save(self, fig, stem, cols, caption):
         import matplotlib.pyplot as plt
@@ -28,6 +45,7 @@ class Writer:
             caption = f"{self.stamp}. {caption}"
         for fmt in self.formats:
             path = os.path.join(self.outdir, f"{stem}.{cols}col.{fmt}")
+            os.makedirs(os.path.dirname(path), exist_ok=True)  # a stem may name a subfolder (gantt/)
             meta = {"Title": caption, "CreationDate": None} if fmt == "pdf" else {"Title": caption}
             fig.savefig(path, format=fmt, metadata=meta)
             self.written.append(path)

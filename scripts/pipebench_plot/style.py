@@ -10,6 +10,39 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 BAR_HATCHES = ["", "////", "....", "xxxx"]
 VARIANT_ORDER = ["serial", "pipelined", "ilp", "blocked", "reference"]
 
+# Timelines (gantt): a stage's colour by its name, the same in every figure. Data coming in (load,
+# read, h2d) in blue, work (compute, kernel) in orange, data going out (store, write, d2h) in
+# green; a training schedule's forward, backward and weight-gradient passes (F, B, W) in three
+# colours apart, as pipeline-parallel papers draw them. Other names take the rest of the palette in
+# the order they first appear.
+STAGE_COLOURS = {"load": "#0072B2", "read": "#0072B2", "h2d": "#0072B2",
+                 "compute": "#E69F00", "kernel": "#E69F00",
+                 "store": "#009E73", "write": "#009E73", "d2h": "#009E73",
+                 "F": "#56B4E9", "B": "#D55E00", "W": "#009E73"}
+STAGE_SPARE = ["#CC79A7", "#F0E442", "#44AA99", "#882255", "#999933", "#6699CC"]
+# Auxiliary intervals (category other than "stage": waits, MPI tests and posts, io_uring submits)
+# are thinner and grey, darker the closer they are to moving data.
+AUXILIARY_GREYS = {"wait": "#C4C4C4", "test": "#A6A6A6", "post": "#8C8C8C", "submit": "#8C8C8C",
+                   "recv": "#737373", "send": "#5A5A5A"}
+AUXILIARY_GREY = "#999999"
+
+
+def stage_colours(names):
+    """{stage name: colour} for the names of one timeline, in the order they first appear."""
+    spare = iter(STAGE_SPARE * (1 + len(names) // len(STAGE_SPARE)))
+    return {n: STAGE_COLOURS.get(n) or next(spare) for n in names}
+
+
+def tint(colour, share):
+    """A '#rrggbb' colour moved `share` of the way to white."""
+    return "#" + "".join(f"{round(c + (255 - c) * share):02x}" for c in (int(colour[i:i + 2], 16) for i in (1, 3, 5)))
+
+
+def text_colour(background):
+    """Black or white, whichever reads better on a '#rrggbb' background."""
+    r, g, b = (int(background[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.55 else "white"
+
 
 def variant_rank(label):
     v = label.split(" ")[0]
