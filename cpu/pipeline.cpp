@@ -60,6 +60,14 @@ Pipeline::Pipeline(std::vector<Stage> stages, Execution execution, std::size_t d
 
 Pipeline::~Pipeline() { stop_threads(); }
 
+std::string Pipeline::placement(std::size_t thread) const {
+  const std::string who = (execution_ == Execution::serial ? std::string("all stages") : stages_.at(thread).name) + ":";
+  const std::size_t at = binding_.find(who);
+  if (at == std::string::npos) return "unbound";
+  const std::size_t from = at + who.size();
+  return binding_.substr(from, binding_.find(' ', from) - from);
+}
+
 void Pipeline::stop_threads() {
   stopping_ = true;
   generation_.fetch_add(1, std::memory_order_release);
@@ -73,16 +81,10 @@ void Pipeline::run(std::size_t chunks, trace::Recorder* recorder) {
   chunks_ = chunks;
   lanes_.assign(threads_.size(), nullptr);
   if (recorder) {
-    // Lane labels carry the thread's placement: "load:core0" -> "load (core0)".
+    // Lane labels carry the thread's placement: "load (core0)".
     for (std::size_t t = 0; t < threads_.size(); ++t) {
       const std::string who = execution_ == Execution::serial ? std::string("all stages") : stages_[t].name;
-      std::string where = "unbound";
-      const std::size_t at = binding_.find(who + ":");
-      if (at != std::string::npos) {
-        const std::size_t from = at + who.size() + 1;
-        where = binding_.substr(from, binding_.find(' ', from) - from);
-      }
-      lanes_[t] = &recorder->lane(who + " (" + where + ")");
+      lanes_[t] = &recorder->lane(who + " (" + placement(t) + ")");
     }
   }
   for (std::size_t s = 0; s < stages_.size(); ++s) done_[s].store(0, std::memory_order_relaxed);

@@ -55,6 +55,8 @@ class Pipeline {
   std::size_t depth() const { return depth_; }
   // How the threads were placed, e.g. "load:core0 compute:core1" or "unbound (2 threads, 1 core)".
   const std::string& binding() const { return binding_; }
+  // Where thread t runs: "core1", or "unbound".
+  std::string placement(std::size_t thread) const;
 
  private:
   void worker(std::size_t index);

@@ -261,15 +261,6 @@ std::shared_ptr<cpu::Pipeline> on_one_thread(std::function<void()> work, bool bi
 }
 
 // Where a pipeline's one thread runs, as the pipeline's own lanes name it: "core0", or "unbound".
-std::string placement(const cpu::Pipeline& pipeline) {
-  const std::string& binding = pipeline.binding();
-  const std::string who = "all stages:";
-  const std::size_t at = binding.find(who);
-  if (at == std::string::npos) return "unbound";
-  const std::size_t from = at + who.size();
-  return binding.substr(from, binding.find(' ', from) - from);
-}
-
 std::shared_ptr<io::UringReader> make_reader(const Access& a, const Blocks& blocks, const Params& pt,
                                              const Setup& setup) {
   try {
@@ -312,7 +303,7 @@ Entry uring_entry(ReadInstance& in, const Params& pt, Kernel k, bool bind, const
       },
       bind);
   auto traced = [pipeline, reader, blocks, lanes](trace::Recorder& recorder) {
-    const std::string where = placement(*pipeline);
+    const std::string where = pipeline->placement(0);
     PassLanes pass;
     pass.compute = &recorder.lane("compute (" + where + ")");
     pass.uring = reader->make_lanes(recorder, where, blocks);
@@ -387,7 +378,7 @@ Entry read_stage_entry(ReadInstance& in, const Access& a, const Blocks& blocks, 
   e.timed = timed_pass(&in, a.mode, state, e.run);
   e.traced = traced_pass(&in, a.mode, {"read"}, blocks,
                          [pipeline, lanes, make_lanes = stage.make_lanes](trace::Recorder& recorder) {
-                           run_with_lanes(*pipeline, lanes, make_lanes(recorder, placement(*pipeline)));
+                           run_with_lanes(*pipeline, lanes, make_lanes(recorder, pipeline->placement(0)));
                          });
   e.measured = pass_counters(a.mode, state, stage.uring);
   e.check = [state, chunks = chunks_of(blocks), seed = in.seed] { return state->ends.check(chunks, seed); };
