@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "timeline.hpp"
 #include "topology.hpp"
 #include "world.hpp"
 
@@ -42,6 +43,14 @@ void ProgressThread::post(MPI_Request* request) {
   wake_.notify_one();
 }
 
+void ProgressThread::set_lane(trace::Lane* lane) {
+  if (posted_.load(std::memory_order_relaxed) != done_.load(std::memory_order_acquire))
+    throw std::logic_error("ProgressThread: a lane set or cleared while requests are outstanding");
+  lane_base_ = posted_.load(std::memory_order_relaxed);
+  // The thread reads both only after the next post's release of posted_.
+  lane_.store(lane, std::memory_order_release);
+}
+
 void ProgressThread::wait_for(std::size_t count) {
   // The waiting thread spins: it is the compute thread with nothing left to compute, and a
   // sleep would add a wake-up to every handoff.
@@ -67,11 +76,15 @@ void ProgressThread::loop(int core) {
       continue;
     }
     if (!error_) {
+      trace::Lane* lane = lane_.load(std::memory_order_acquire);
+      const std::int64_t begin = lane ? trace::now_ns() : 0;
       try {
         PIPEBENCH_MPI_CHECK(MPI_Wait(ring_[done % ring_.size()], MPI_STATUS_IGNORE));
       } catch (...) {
         error_ = std::current_exception();
       }
+      // Before done_ is released: the lane's reader, who waits for done_, sees the whole interval.
+      if (lane) lane->add("wait", static_cast<std::int64_t>(done - lane_base_), begin, trace::now_ns(), "wait");
     }
     done_.store(done + 1, std::memory_order_release);
   }
@@ -94,7 +107,8 @@ ProgressPlacement place_progress_thread(int ranks_per_node) {
 }
 
 OverlapStats overlap(Strategy strategy, MPI_Request* requests, int count, std::size_t chunks,
-                     const std::function<void(std::size_t)>& compute, ProgressThread* progress) {
+                     const std::function<void(std::size_t)>& compute, ProgressThread* progress, trace::Lane* lane,
+                     const char* stage) {
   OverlapStats stats;
   std::size_t target = 0;
   if (strategy == Strategy::thread) {
@@ -103,17 +117,17 @@ OverlapStats overlap(Strategy strategy, MPI_Request* requests, int count, std::s
     for (int i = 0; i < count; ++i) progress->post(&requests[i]);
   }
   for (std::size_t c = 0; c < chunks; ++c) {
-    const double t0 = MPI_Wtime();
-    compute(c);
-    stats.compute_seconds += MPI_Wtime() - t0;
+    timed_stage(lane, stage, static_cast<std::int64_t>(c), stats.compute_seconds, [&] { compute(c); });
     if (strategy == Strategy::test) {
       int flag = 0;
+      trace::Span span(lane, "test", static_cast<std::int64_t>(c), "test");
       const double t1 = MPI_Wtime();
       PIPEBENCH_MPI_CHECK(MPI_Testall(count, requests, &flag, MPI_STATUSES_IGNORE));
       stats.test_seconds += MPI_Wtime() - t1;
       ++stats.tests;
     }
   }
+  trace::Span span(lane, "wait", -1, "wait");
   if (strategy == Strategy::thread)
     progress->wait_for(target);
   else

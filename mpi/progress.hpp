@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "trace.hpp"
+
 namespace pipebench::mpi {
 
 enum class Strategy { none, test, thread };
@@ -52,10 +54,16 @@ class ProgressThread {
   std::size_t posted() const { return posted_.load(std::memory_order_relaxed); }
   void wait_for(std::size_t count);  // until the first `count` posted requests completed; rethrows
   std::size_t completed() const { return done_.load(std::memory_order_acquire); }
+  // While a lane is set, the thread records each MPI_Wait on it ("wait" of the i-th request
+  // posted since, category "wait"): the traced pass. Set or cleared only while no request is
+  // outstanding (after wait_for(posted())), so the lane has one writer at a time.
+  void set_lane(trace::Lane* lane);
 
  private:
   void loop(int core);
   std::vector<MPI_Request*> ring_;
+  std::atomic<trace::Lane*> lane_{nullptr};
+  std::size_t lane_base_ = 0;  // posted() when the lane was set; read by the thread after a post
   std::atomic<std::size_t> posted_{0}, done_{0};
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> wake_{0};  // bumped by post() and the destructor: what the idle thread waits on
@@ -72,8 +80,11 @@ struct ProgressPlacement {
 ProgressPlacement place_progress_thread(int ranks_per_node);
 
 // Runs compute(c) for c in [0, chunks) while `requests` progress by the strategy, then
-// completes them. `progress` is used by Strategy::thread only.
+// completes them. `progress` is used by Strategy::thread only. With a lane (the traced pass),
+// each compute chunk is recorded there as stage `stage` of item c, each MPI_Testall as "test"
+// after chunk c, and the final wait as "wait".
 OverlapStats overlap(Strategy strategy, MPI_Request* requests, int count, std::size_t chunks,
-                     const std::function<void(std::size_t)>& compute, ProgressThread* progress);
+                     const std::function<void(std::size_t)>& compute, ProgressThread* progress,
+                     trace::Lane* lane = nullptr, const char* stage = "compute");
 
 }  // namespace pipebench::mpi

@@ -2,7 +2,7 @@
 """pipebench-mpi through mpirun, at tiny sizes, each run with a timeout (a hang fails).
 
     mpi_tests.py <case> <pipebench-mpi> <mpiexec>
-    case: single run2 run4 errors thread_level training_skip training_fault interrupt
+    case: single run2 run4 errors thread_level training_skip training_fault interrupt trace
 
 Standard library only; exit 0 passed, 1 failed (first failed assertion), 77 skipped."""
 import json
@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from testlib import check, check_interrupts, check_model, fail, load_result
+import pipebench_trace  # scripts/, on the path testlib set
 
 TIMEOUT = 240
 TINY = ["--no-probe", "--bytes", "4096,65536", "--chunks", "4", "--compute", "100", "--iterations", "3",
@@ -118,9 +119,18 @@ def single(binary, mpiexec):
         check(msg.startswith("skipped: needs at least 2 MPI ranks"), f"{b['name']}: {msg!r}")
 
 
+def untraced(doc):
+    """Without --trace nothing of a timeline shows: no file named, no counter of a traced pass."""
+    for b in doc["benchmarks"]:
+        check("trace" not in b.get("pipebench", {}), f"{b['name']}: names a trace without --trace")
+        for counter in ["trace_pass_seconds", "bubble_trace", "bubble_traced_pass"]:
+            check(counter not in b, f"{b['name']}: {counter} without --trace")
+
+
 def run2(binary, mpiexec):
     doc, r = run_and_load(mpiexec, 2, binary)
     verified(doc, 2)
+    untraced(doc)
     check(any(k.startswith("mpi_t/") for k in doc["context"]), "no MPI_T control variable in the context")
     # Rank 0 alone prints: each entry once in the console table.
     check(r.stdout.count("mpi/halo/serial/bytes:4096/compute:100 ") == 1, f"the table is not printed once:\n{r.stdout[-2000:]}")
@@ -204,7 +214,111 @@ def interrupt(binary, mpiexec):
     print("interrupts:", "; ".join(seen))
 
 
-CASES = {f.__name__: f for f in [single, run2, run4, errors, thread_level, training_skip, training_fault, interrupt]}
+def trace(binary, mpiexec):
+    """--trace on 2 ranks: every serial and pipelined entry names its timeline, and each one is
+    whole (pipebench_trace.problems), holds both ranks' lanes on rank 0's clock with the offset
+    that put them there, and records what its pass does; no stage entry records one.
+
+    Training's bubble_trace (the timeline's: 1 - busy / span for the busiest rank, span the first
+    pass's begin to the last one's end) is held against the same pass's bubble from its own
+    counted busy time, compute_in_pass (what compute_in_run counts), over that same span: 'busy'
+    must mean the same passes, and on one span the two agree to the nanoseconds the file rounds
+    to. Not held: bubble_traced_pass (that pass read with bubble_measured's time, the slowest
+    rank's wall from the barrier, which also counts how much earlier a rank left the barrier: a
+    whole time slice when a loaded machine deschedules rank 0 there), and bubble_measured (other
+    passes, the timed ones). Both are printed."""
+    ranks = 2
+    with tempfile.TemporaryDirectory() as tmp:
+        traces = os.path.join(tmp, "traces")
+        args = list(TINY)
+        args[args.index("--bytes") + 1] = "65536"
+        out = os.path.join(tmp, "mpi.json")
+        r = mpirun(mpiexec, ranks, binary, *args, "--trace", traces, f"--benchmark_out={out}")
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr[-3000:]}")
+        doc, results = load_result(out)
+        check_model(results)
+        runs = {b["name"]: b for b in doc["benchmarks"]}
+        single_node = doc["context"].get("mpi_ranks_per_node") == str(ranks)
+        named = set()
+        for name, b in runs.items():
+            check(not b.get("error_occurred"), f"{name}: {b.get('error_message')}")
+            variant = name.split("/")[2]
+            path = b["pipebench"].get("trace")
+            if variant not in ("serial", "pipelined"):
+                check(path is None and "trace_pass_seconds" not in b, f"{name}: a stage entry traced")
+                continue
+            check(path is not None, f"{name}: no pipebench.trace")
+            check("trace_pass_seconds" in b, f"{name}: no trace_pass_seconds")
+            path = pipebench_trace.resolve(path, out)
+            check(os.path.dirname(os.path.abspath(path)) == traces, f"{name}: trace {path} outside --trace {traces}")
+            named.add(os.path.basename(path))
+            timeline(name, b, pipebench_trace.load(path), ranks, single_node)
+        check(named and sorted(os.listdir(traces)) == sorted(named),
+              f"the trace folder holds {sorted(os.listdir(traces))}, the result names {sorted(named)}")
+        for w in WORKLOADS + ["training"]:
+            check(any(n.startswith(f"mpi/{w}/pipelined/") for n in runs), f"no mpi/{w} pipelined entry")
+
+
+def timeline(name, b, t, ranks, single_node):
+    """One entry's timeline, against what its pass does."""
+    problems = pipebench_trace.problems(t)
+    check(problems == [], f"{name}: {problems[:3]}")
+    check(t.entry == name, f"{t.path}: entry {t.entry!r}")
+    check(t.processes == {r: f"rank {r}" for r in range(ranks)}, f"{name}: processes {t.processes}")
+    for r in range(ranks):
+        lanes = [lane for lane in t.lanes if lane.process == r]
+        check(any(i.category == "stage" for lane in lanes for i in lane.intervals), f"{name}: no stage on rank {r}")
+        offset, error = t.meta.get(f"clock_offset_ns_rank{r}"), t.meta.get(f"clock_offset_error_ns_rank{r}")
+        check(isinstance(offset, (int, float)) and isinstance(error, (int, float)) and error >= 0,
+              f"{name}: clock offset of rank {r}: {offset!r} +- {error!r}")
+        # One node, one steady clock: the true offset is 0, and the estimate within its own bound.
+        if single_node:
+            check(abs(offset) <= error, f"{name}: rank {r}'s clock offset {offset} ns beyond its bound {error} ns")
+    check("clock_alignment" in t.meta and "round trip" in t.meta["clock_alignment"], f"{name}: no clock_alignment")
+    params = b["pipebench"]["params"]
+    exp = t.expect
+    check(exp["per_process"] is True, f"{name}: the expectation is not per rank")
+    categories = {i.category for lane in t.lanes for i in lane.intervals}
+    if name.startswith("mpi/training/"):
+        m = params.get("microbatches", 1)
+        check(exp["items"] == m, f"{name}: expects {exp['items']} microbatches, not {m}")
+        passes = ["F", "B", "W"] + (["F.1", "B.1", "W.1"] if params.get("schedule") == "interleaved" else [])
+        check(exp["stages"] == passes, f"{name}: expects {exp['stages']}")
+        check({"send", "recv"} <= categories, f"{name}: no send or recv recorded: {categories}")
+        for counter in ["bubble_trace", "bubble_traced_pass"]:
+            check(counter in b and abs(t.meta.get(counter, float("inf")) - b[counter]) < 1e-6,
+                  f"{name}: {counter} not the same in the result and the trace")
+        mine = pipebench_trace.idle_share_of_busiest(t)
+        check(abs(mine - b["bubble_trace"]) < 1e-4, f"{name}: bubble_trace {b['bubble_trace']}, the file's {mine}")
+        stages = [i for _, i in t.stage_intervals()]
+        span = max(i.end for i in stages) - min(i.begin for i in stages)
+        counted = 1 - t.meta["compute_in_pass"] / span
+        check(abs(b["bubble_trace"] - counted) < 1e-3,
+              f"{name}: bubble_trace {b['bubble_trace']:.5f}, from the pass's counted compute {counted:.5f}")
+        check(0 <= b["bubble_traced_pass"] < 1, f"{name}: bubble_traced_pass {b['bubble_traced_pass']}")
+        print(f"{name}: bubble_trace {b['bubble_trace']:.3f}, counted {counted:.3f}, bubble_traced_pass "
+              f"{b['bubble_traced_pass']:.3f}, bubble_measured {b.get('bubble_measured', float('nan')):.3f}")
+        return
+    chunks = params.get("chunks", 1) if "/pipelined/" in name else 1
+    check(exp["items"] == chunks, f"{name}: expects {exp['items']} items, not {chunks}")
+    check("wait" in categories, f"{name}: no wait recorded: {categories}")
+    if "/pipelined/" not in name:
+        return
+    check("post" in categories, f"{name}: no post recorded: {categories}")
+    strategy = params["strategy"]
+    check(("test" in categories) == (strategy == "test"), f"{name}: tests recorded {categories}")
+    threads = [lane for lane in t.lanes if lane.label == "progress thread"]
+    if strategy == "thread":
+        check(sorted(lane.process for lane in threads) == list(range(ranks)),
+              f"{name}: progress thread lanes on {[lane.process for lane in threads]}")
+        check(all(lane.intervals and all(i.category == "wait" for i in lane.intervals) for lane in threads),
+              f"{name}: a progress thread lane without its waits")
+    else:
+        check(not threads, f"{name}: a progress thread lane under strategy {strategy}")
+
+
+CASES = {f.__name__: f for f in [single, run2, run4, errors, thread_level, training_skip, training_fault, interrupt,
+                                  trace]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] not in CASES:

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <string>
 
 #include "buffer.hpp"
 #include "common.hpp"
@@ -110,6 +111,28 @@ Entry entry(ChunkedMessageInstance& in, EntryParts parts) {
 
 double flops(const ChunkedMessageInstance& in) { return 2.0 * in.cal.degree * static_cast<double>(in.elements); }
 
+// The serial pass, traced (--trace): the whole message's compute as chunk 0, the one transfer
+// as a wait.
+void traced_serial_pass(ChunkedMessageInstance& in, trace::Lane& lane) {
+  if (in.sender) {
+    trace::Span span(&lane, "compute", 0);
+    in.produce(0, in.elements);
+  }
+  {
+    trace::Span span(&lane, in.sender ? "send" : "recv", 0, "wait");
+    in.transfer(1);
+  }
+  if (!in.sender) {
+    trace::Span span(&lane, "compute", 0);
+    in.consume(0, in.elements);
+  }
+}
+
+// "sender to rank 1", "receiver from rank 0": a rank's lane in a traced pass.
+std::string lane_label(const ChunkedMessageInstance& in) {
+  return (in.sender ? "sender to rank " : "receiver from rank ") + std::to_string(in.partner);
+}
+
 Entry serial_entry(ChunkedMessageInstance& in) {
   ChunkedMessageInstance* chunked = &in;
   return entry(in, {.run = [chunked](mpi::OverlapStats&) {
@@ -119,51 +142,66 @@ Entry serial_entry(ChunkedMessageInstance& in) {
                     },
                     .poison = [chunked] { chunked->poison(); },
                     .check = [chunked] { return chunked->check(true, true); },
-                    .flops = flops(in)});
+                    .flops = flops(in),
+                    .traced = [chunked](mpi::OverlapStats&, trace::Recorder& recorder) {
+                      traced_serial_pass(*chunked, rank_lane(recorder, lane_label(*chunked)));
+                    },
+                    .expect = {{"compute"}, 1, true}});
 }
 
 // One pipelined pass: the sender produces and sends chunk by chunk; the receiver posts every
 // receive, then consumes each chunk once it has arrived. The strategy decides who completes
 // the requests: the waits themselves (none), MPI_Testall between chunks (test), or the progress
-// thread (thread).
+// thread (thread). With a lane (the traced pass), each chunk's compute is recorded as
+// "compute" (sender: produce, receiver: consume), each post ("isend", "irecv"), test and wait
+// of chunk c as its item (the final wait: -1).
 void pipelined_pass(ChunkedMessageInstance& in, const Progress& progress, std::vector<MPI_Request>& r,
-                    mpi::OverlapStats& stats) {
+                    mpi::OverlapStats& stats, trace::Lane* lane = nullptr) {
   const mpi::Strategy strategy = progress.strategy;
   const std::size_t chunks = progress.chunks;
   mpi::ProgressThread* thread = progress.thread.get();
   const std::size_t base = thread ? thread->posted() : 0;
-  auto test = [&](std::size_t upto) {
+  auto test = [&](std::size_t upto, std::size_t after) {
     int flag = 0;
+    trace::Span span(lane, "test", static_cast<std::int64_t>(after), "test");
     const double t0 = MPI_Wtime();
     PIPEBENCH_MPI_CHECK(MPI_Testall(static_cast<int>(upto), r.data(), &flag, MPI_STATUSES_IGNORE));
     stats.test_seconds += MPI_Wtime() - t0;
     ++stats.tests;
   };
-  auto timed_compute = [&](auto&& work) {
-    const double t0 = MPI_Wtime();
-    work();
-    stats.compute_seconds += MPI_Wtime() - t0;
+  auto compute = [&](std::size_t c, auto&& work) {
+    mpi::timed_stage(lane, "compute", static_cast<std::int64_t>(c), stats.compute_seconds, work);
   };
   if (in.sender) {
     for (std::size_t c = 0; c < chunks; ++c) {
-      timed_compute([&] { in.produce(in.first(c, chunks), in.first(c + 1, chunks)); });
-      in.post(c, chunks, &r[c]);
-      if (strategy == mpi::Strategy::thread) thread->post(&r[c]);
-      if (strategy == mpi::Strategy::test) test(c + 1);
+      compute(c, [&] { in.produce(in.first(c, chunks), in.first(c + 1, chunks)); });
+      {
+        trace::Span span(lane, "isend", static_cast<std::int64_t>(c), "post");
+        in.post(c, chunks, &r[c]);
+        if (strategy == mpi::Strategy::thread) thread->post(&r[c]);
+      }
+      if (strategy == mpi::Strategy::test) test(c + 1, c);
     }
   } else {
-    for (std::size_t c = 0; c < chunks; ++c) in.post(c, chunks, &r[c]);
+    for (std::size_t c = 0; c < chunks; ++c) {
+      trace::Span span(lane, "irecv", static_cast<std::int64_t>(c), "post");
+      in.post(c, chunks, &r[c]);
+    }
     if (strategy == mpi::Strategy::thread)
       for (std::size_t c = 0; c < chunks; ++c) thread->post(&r[c]);
     for (std::size_t c = 0; c < chunks; ++c) {
-      if (strategy == mpi::Strategy::thread)
-        thread->wait_for(base + c + 1);
-      else
-        PIPEBENCH_MPI_CHECK(MPI_Wait(&r[c], MPI_STATUS_IGNORE));
-      timed_compute([&] { in.consume(in.first(c, chunks), in.first(c + 1, chunks)); });
-      if (strategy == mpi::Strategy::test) test(chunks);
+      {
+        trace::Span span(lane, "wait", static_cast<std::int64_t>(c), "wait");
+        if (strategy == mpi::Strategy::thread)
+          thread->wait_for(base + c + 1);
+        else
+          PIPEBENCH_MPI_CHECK(MPI_Wait(&r[c], MPI_STATUS_IGNORE));
+      }
+      compute(c, [&] { in.consume(in.first(c, chunks), in.first(c + 1, chunks)); });
+      if (strategy == mpi::Strategy::test) test(chunks, c);
     }
   }
+  trace::Span span(lane, "wait", -1, "wait");
   if (strategy == mpi::Strategy::thread)
     thread->wait_for(base + chunks);
   else
@@ -181,7 +219,14 @@ Entry pipelined_entry(ChunkedMessageInstance& in, const Params& pt) {
                     .check = [chunked] { return chunked->check(true, true); },
                     .flops = flops(in),
                     .overlap = OverlapCounters::compute_and_tests,
-                    .label = progress.label});
+                    .label = progress.label,
+                    // Every rank computes every chunk once: produce on a sender, consume on a receiver.
+                    .traced = [chunked, progress, requests](mpi::OverlapStats& stats, trace::Recorder& recorder) {
+                      trace::Lane& lane = rank_lane(recorder, lane_label(*chunked));
+                      const ProgressLane thread_lane(progress, recorder);
+                      pipelined_pass(*chunked, progress, *requests, stats, &lane);
+                    },
+                    .expect = {{"compute"}, static_cast<std::int64_t>(progress.chunks), true}});
 }
 
 Entry produce_entry(ChunkedMessageInstance& in, const Params& pt) {

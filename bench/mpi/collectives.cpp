@@ -162,28 +162,52 @@ Entry serial_entry(CollectiveInstance& in) {
                     },
                     .poison = [coll] { coll->poison_all(); },
                     .check = [coll] { return coll->check_both(); },
-                    .flops = flops(in)});
+                    .flops = flops(in),
+                    .traced = [coll](mpi::OverlapStats&, trace::Recorder& recorder) {
+                      trace::Lane& lane = rank_lane(recorder, "compute and collective");
+                      {
+                        trace::Span span(&lane, coll->kind == Collective::allreduce ? "allreduce" : "alltoall", -1,
+                                         "wait");
+                        coll->blocking();
+                      }
+                      trace::Span span(&lane, "compute", 0);
+                      coll->compute(0, coll->cells);
+                    },
+                    .expect = {{"compute"}, 1, true}});
+}
+
+// One pipelined pass. With a lane (the traced pass): the post, each compute chunk as stage
+// "compute" of its chunk, the tests and the wait (mpi::overlap).
+void pipelined_pass(CollectiveInstance& coll, const Progress& progress, mpi::OverlapStats& stats,
+                    trace::Lane* lane = nullptr) {
+  MPI_Request r;
+  int count = 0;
+  {
+    trace::Span span(lane, coll.kind == Collective::allreduce ? "iallreduce" : "ialltoall", -1, "post");
+    count = coll.post(&r);
+  }
+  const std::size_t chunks = progress.chunks;
+  stats += mpi::overlap(
+      progress.strategy, &r, count, chunks,
+      [&](std::size_t c) { coll.compute(coll.cells * c / chunks, coll.cells * (c + 1) / chunks); },
+      progress.thread.get(), lane);
 }
 
 Entry pipelined_entry(CollectiveInstance& in, const Params& pt) {
   const Progress progress = progress_of(pt, 4);
   CollectiveInstance* coll = &in;
-  return entry(in, {.run = [coll, progress](mpi::OverlapStats& stats) {
-                      MPI_Request r;
-                      const int count = coll->post(&r);
-                      const std::size_t chunks = progress.chunks;
-                      stats += mpi::overlap(
-                          progress.strategy, &r, count, chunks,
-                          [&](std::size_t c) {
-                            coll->compute(coll->cells * c / chunks, coll->cells * (c + 1) / chunks);
-                          },
-                          progress.thread.get());
-                    },
+  return entry(in, {.run = [coll, progress](mpi::OverlapStats& stats) { pipelined_pass(*coll, progress, stats); },
                     .poison = [coll] { coll->poison_all(); },
                     .check = [coll] { return coll->check_both(); },
                     .flops = flops(in),
                     .overlap = OverlapCounters::compute_and_tests,
-                    .label = progress.label});
+                    .label = progress.label,
+                    .traced = [coll, progress](mpi::OverlapStats& stats, trace::Recorder& recorder) {
+                      trace::Lane& lane = rank_lane(recorder, "compute and collective");
+                      const ProgressLane thread_lane(progress, recorder);
+                      pipelined_pass(*coll, progress, stats, &lane);
+                    },
+                    .expect = {{"compute"}, static_cast<std::int64_t>(progress.chunks), true}});
 }
 
 Entry comm_entry(CollectiveInstance& in) {

@@ -217,6 +217,21 @@ Entry collective_entry(EntryParts parts, double bytes, const Calibration* calibr
   e.flops = parts.flops;
   e.bytes = bytes;
   e.label = std::move(parts.label);
+  if (parts.traced)
+    e.traced = [traced = std::move(parts.traced), expect = std::move(parts.expect),
+                counts_compute = parts.overlap != OverlapCounters::none](trace::Recorder& recorder) {
+      recorder.expect(expect);
+      mpi::OverlapStats stats;
+      PIPEBENCH_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+      const std::int64_t begin = trace::now_ns();
+      traced(stats, recorder);
+      const double mine[2] = {static_cast<double>(trace::now_ns() - begin) * 1e-9, stats.compute_seconds};
+      double slowest[2] = {0.0, 0.0};
+      PIPEBENCH_MPI_CHECK(MPI_Reduce(mine, slowest, 2, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD));
+      mpi::gather_timeline(recorder);
+      recorder.set("pass_seconds_slowest_rank", slowest[0]);
+      if (counts_compute) recorder.set("compute_in_pass", slowest[1]);
+    };
   if (calibration)
     e.counters = {{"compute_intended", calibration->intended_seconds},
                   {"comm_calibrated", calibration->comm_seconds},
@@ -237,6 +252,19 @@ Progress progress_of(const Params& pt, std::size_t capacity) {
     progress.thread = std::make_shared<mpi::ProgressThread>(capacity, place.core);
   }
   return progress;
+}
+
+trace::Lane& rank_lane(trace::Recorder& recorder, std::string label) {
+  return recorder.lane(std::move(label), world().rank);
+}
+
+ProgressLane::ProgressLane(const Progress& progress, trace::Recorder& recorder) : thread_(progress.thread.get()) {
+  if (thread_) thread_->set_lane(&rank_lane(recorder, "progress thread"));
+}
+
+ProgressLane::~ProgressLane() {
+  // A pass that threw may leave requests with the thread: the lane stays (the job is ending).
+  if (thread_ && thread_->completed() == thread_->posted()) thread_->set_lane(nullptr);
 }
 
 Counters overlap_metrics(const ModelValues& model) {

@@ -1,6 +1,6 @@
 #pragma once
 // What the MPI pairs share: the compute kernel and its check, the calibration that sizes it,
-// a verdict every rank agrees on, and the timing and counters of a collective entry.
+// a verdict every rank agrees on, and the timing, counters and traced pass of a collective entry.
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -11,6 +11,7 @@
 #include "accuracy.hpp"
 #include "pair.hpp"
 #include "progress.hpp"
+#include "timeline.hpp"
 #include "world.hpp"
 
 namespace pipebench::bench::mpi_pairs {
@@ -62,12 +63,22 @@ struct EntryParts {
   double flops = 0.0;
   OverlapCounters overlap = OverlapCounters::none;
   std::string label = {};
+  // Optional, for --trace: run's pass recording this rank's lanes (rank_lane) in the recorder,
+  // and what the whole timeline must hold.
+  std::function<void(mpi::OverlapStats&, trace::Recorder&)> traced = {};
+  trace::Expectation expect = {};
 };
 // The entry: timed by the slowest rank, with the per-rank spread and `parts.overlap`'s counters
 // (the timed iterations' only), and a verdict every rank agrees on. `bytes`: what an iteration
 // moves; `calibration`, for a calibrated pair: its counters (compute_intended, comm_calibrated,
-// degree).
+// degree). With `parts.traced`, its traced pass is timed as an iteration is (a barrier, then each
+// rank's wall time) and every rank's lanes end in rank 0's recorder (mpi::gather_timeline), whose
+// metadata gets the pass as the timed iterations' counters read it: pass_seconds_slowest_rank,
+// and, where the entry counts its compute, compute_in_pass (the slowest rank's, as compute_in_run).
 Entry collective_entry(EntryParts parts, double bytes, const Calibration* calibration = nullptr);
+
+// A lane of this rank's process in a traced pass's recorder (Perfetto shows it under "rank N").
+trace::Lane& rank_lane(trace::Recorder& recorder, std::string label);
 
 // How a pipelined variant overlaps, from its point: the progress strategy (a skip when it needs
 // a thread level the library did not provide), the compute chunks between which the test
@@ -80,6 +91,20 @@ struct Progress {
   std::string label;                            // likewise
 };
 Progress progress_of(const Params& pt, std::size_t capacity);
+
+// While it lives, the progress thread of the thread strategy records its MPI_Waits on a lane
+// "progress thread" of this rank (other strategies: nothing). Made before the pass posts to the
+// thread, ended after the pass has waited for every request.
+class ProgressLane {
+ public:
+  ProgressLane(const Progress& progress, trace::Recorder& recorder);
+  ~ProgressLane();
+  ProgressLane(const ProgressLane&) = delete;
+  ProgressLane& operator=(const ProgressLane&) = delete;
+
+ private:
+  mpi::ProgressThread* thread_;
+};
 
 // OSU's and IMB's overlap percentages from the same raw times as the model, for a pipelined
 // entry with a `stage_comm` sibling and a measured `compute_in_run`.

@@ -141,30 +141,59 @@ Entry serial_entry(HaloInstance& in) {
                     },
                     .poison = [halo] { halo->poison_all(); },
                     .check = [halo] { return halo->check_out(0, halo->n); },
-                    .flops = flops(in, in.n)});
+                    .flops = flops(in, in.n),
+                    .traced = [halo](mpi::OverlapStats&, trace::Recorder& recorder) {
+                      trace::Lane& lane = rank_lane(recorder, "block");
+                      {
+                        trace::Span span(&lane, "exchange", -1, "wait");
+                        halo->exchange();
+                      }
+                      trace::Span span(&lane, "compute", 0);
+                      halo->compute(0, halo->n);
+                    },
+                    .expect = {{"compute"}, 1, true}});
+}
+
+// One pipelined step. With a lane (the traced pass): the posts, each interior chunk as stage
+// "interior" of its chunk, the tests and the wait (mpi::overlap), then the two boundaries as stage
+// "boundary" of 0 (the first rows) and 1 (the last).
+void pipelined_pass(HaloInstance& halo, const Progress& progress, mpi::OverlapStats& stats,
+                    trace::Lane* lane = nullptr) {
+  MPI_Request r[4];
+  int count = 0;
+  {
+    trace::Span span(lane, "post", -1, "post");
+    count = halo.post(r);
+  }
+  const std::size_t first = halo.h, interior = halo.n - 2 * halo.h, chunks = progress.chunks;
+  stats += mpi::overlap(
+      progress.strategy, r, count, chunks,
+      [&](std::size_t c) { halo.compute(first + interior * c / chunks, first + interior * (c + 1) / chunks); },
+      progress.thread.get(), lane, "interior");
+  {
+    trace::Span span(lane, "boundary", 0);
+    halo.compute(0, halo.h);
+  }
+  trace::Span span(lane, "boundary", 1);
+  halo.compute(halo.n - halo.h, halo.n);
 }
 
 Entry pipelined_entry(HaloInstance& in, const Params& pt) {
   const Progress progress = progress_of(pt, 8);
   HaloInstance* halo = &in;
-  return entry(in, {.run = [halo, progress](mpi::OverlapStats& stats) {
-                      MPI_Request r[4];
-                      const int count = halo->post(r);
-                      const std::size_t first = halo->h, interior = halo->n - 2 * halo->h, chunks = progress.chunks;
-                      stats += mpi::overlap(
-                          progress.strategy, r, count, chunks,
-                          [&](std::size_t c) {
-                            halo->compute(first + interior * c / chunks, first + interior * (c + 1) / chunks);
-                          },
-                          progress.thread.get());
-                      halo->compute(0, halo->h);
-                      halo->compute(halo->n - halo->h, halo->n);
-                    },
+  return entry(in, {.run = [halo, progress](mpi::OverlapStats& stats) { pipelined_pass(*halo, progress, stats); },
                     .poison = [halo] { halo->poison_all(); },
                     .check = [halo] { return halo->check_out(0, halo->n); },
                     .flops = flops(in, in.n),
                     .overlap = OverlapCounters::compute_and_tests,
-                    .label = progress.label});
+                    .label = progress.label,
+                    .traced = [halo, progress](mpi::OverlapStats& stats, trace::Recorder& recorder) {
+                      trace::Lane& lane = rank_lane(recorder, "block");
+                      const ProgressLane thread_lane(progress, recorder);
+                      pipelined_pass(*halo, progress, stats, &lane);
+                    },
+                    // The boundaries, two per step whatever the chunks, are shown but not expected.
+                    .expect = {{"interior"}, static_cast<std::int64_t>(progress.chunks), true}});
 }
 
 Entry comm_entry(HaloInstance& in) {

@@ -10,6 +10,24 @@ namespace pipebench::bench::mpi_pairs {
 
 namespace {
 constexpr int kMaxStagesPerRank = 2;  // interleaved's
+
+// A pass's name in a timeline: "F" on local stage 0, "F.1" on local stage 1 (mpi::to_string's).
+std::string traced_name(const char* pass, int local_stage) {
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "." + to_string.
+  std::string name = pass;
+  if (local_stage > 0) {
+    name += '.';
+    name += std::to_string(local_stage);
+  }
+  return name;
+}
+}  // namespace
+
+std::vector<std::string> PassEngine::traced_stages(int v) {
+  std::vector<std::string> out;
+  for (int c = 0; c < v; ++c)
+    for (const char* pass : {"F", "B", "W"}) out.push_back(traced_name(pass, c));
+  return out;
 }
 
 PassEngine::PassEngine(const mpi::ElementwiseLayers& net, int layers_per_rank, int rank, int ranks,
@@ -27,7 +45,7 @@ int PassEngine::global_layer(int local) const {
   return (c * ranks_ + rank_) * lc + j;
 }
 
-void PassEngine::run(const Plan& plan, mpi::OverlapStats& stats) {
+void PassEngine::run(const Plan& plan, mpi::OverlapStats& stats, trace::Lane* lane) {
   // m microbatches, v local stages c of lc layers each, `stages` in the whole pipeline.
   const int m = plan.microbatches, v = plan.stages_per_rank, stages = ranks_ * v, lc = layers_per_rank_ / v;
   dw_.assign(static_cast<std::size_t>(layers_per_rank_), 0.0);
@@ -40,24 +58,49 @@ void PassEngine::run(const Plan& plan, mpi::OverlapStats& stats) {
     return static_cast<int>((static_cast<std::int64_t>(k) * stages + s) * 2 + dir);
   };
   auto count = [&](int k) { return static_cast<int>(first(k + 1, m) - first(k, m)); };
-  auto compute = [&](auto&& work) {
-    const double t0 = MPI_Wtime();
-    work();
-    stats.compute_seconds += MPI_Wtime() - t0;
+  // A pass's compute, its time into stats. Traced, it is recorded as `pass` of microbatch k on
+  // local stage c from the same two clock readings; a fused backward marks (split()) where its
+  // weight gradient begins and is recorded as "B" and "W", still one compute region.
+  std::int64_t split_ns = 0;
+  auto split = [&] {
+    if (lane) split_ns = trace::now_ns();
   };
-  for (int k = 0; k < m; ++k)
-    for (int c = 0; c < v; ++c) {
-      const int s = stage(c);
-      const std::size_t f = first(k, m);
-      const std::size_t i = static_cast<std::size_t>(k * v + c);
-      if (s > 0)
-        PIPEBENCH_MPI_CHECK(MPI_Irecv(act(c * lc) + f, count(k), MPI_FLOAT, (s - 1) % ranks_, tag(k, s, 0),
-                                      MPI_COMM_WORLD, &recv_forward_[i]));
-      if (s < stages - 1)
-        PIPEBENCH_MPI_CHECK(MPI_Irecv(grad(c * lc + lc - 1) + f, count(k), MPI_FLOAT, (s + 1) % ranks_, tag(k, s, 1),
-                                      MPI_COMM_WORLD, &recv_backward_[i]));
+  auto compute = [&](const char* pass, int k, int c, auto&& work) {
+    if (lane == nullptr) {
+      const double t0 = MPI_Wtime();
+      work();
+      stats.compute_seconds += MPI_Wtime() - t0;
+      return;
     }
+    split_ns = 0;
+    const std::int64_t begin = trace::now_ns();
+    work();
+    const std::int64_t end = trace::now_ns();
+    stats.compute_seconds += static_cast<double>(end - begin) * 1e-9;
+    if (split_ns == 0) {
+      lane->add(traced_name(pass, c), k, begin, end);
+    } else {
+      lane->add(traced_name("B", c), k, begin, split_ns);
+      lane->add(traced_name("W", c), k, split_ns, end);
+    }
+  };
+  {
+    trace::Span posting(lane, "post", -1, "post");
+    for (int k = 0; k < m; ++k)
+      for (int c = 0; c < v; ++c) {
+        const int s = stage(c);
+        const std::size_t f = first(k, m);
+        const std::size_t i = static_cast<std::size_t>(k * v + c);
+        if (s > 0)
+          PIPEBENCH_MPI_CHECK(MPI_Irecv(act(c * lc) + f, count(k), MPI_FLOAT, (s - 1) % ranks_, tag(k, s, 0),
+                                        MPI_COMM_WORLD, &recv_forward_[i]));
+        if (s < stages - 1)
+          PIPEBENCH_MPI_CHECK(MPI_Irecv(grad(c * lc + lc - 1) + f, count(k), MPI_FLOAT, (s + 1) % ranks_, tag(k, s, 1),
+                                        MPI_COMM_WORLD, &recv_backward_[i]));
+      }
+  }
   auto send = [&](const float* data, int k, int to_stage, int dir) {
+    trace::Span span(lane, dir == 0 ? "send forward" : "send backward", k, "send");
     sends_.emplace_back();
     PIPEBENCH_MPI_CHECK(MPI_Isend(data, count(k), MPI_FLOAT, to_stage % ranks_, tag(k, to_stage, dir), MPI_COMM_WORLD,
                                   &sends_.back()));
@@ -76,14 +119,19 @@ void PassEngine::run(const Plan& plan, mpi::OverlapStats& stats) {
   auto input_grad = [&](int k, int c, bool then_weight) {
     const int s = stage(c);
     const std::size_t f = first(k, m), cnt = static_cast<std::size_t>(count(k));
-    if (s < stages - 1)
+    if (s < stages - 1) {
+      trace::Span span(lane, "recv backward", k, "recv");
       PIPEBENCH_MPI_CHECK(MPI_Wait(&recv_backward_[static_cast<std::size_t>(k * v + c)], MPI_STATUS_IGNORE));
-    compute([&] {
+    }
+    compute("B", k, c, [&] {
       for (int j = lc - 1; j >= 0; --j) {
         float* to = j > 0 ? grad(c * lc + j - 1) : dx_.data() + static_cast<std::size_t>(c) * n_;
         net_.backward(s * lc + j, layer_in(c, lc, j) + f, dy_of(c, j) + f, to + f, cnt);
       }
-      if (then_weight) weight_pass(k, c);
+      if (then_weight) {
+        split();
+        weight_pass(k, c);
+      }
     });
     if (s > 0) send(dx_.data() + static_cast<std::size_t>(c) * n_ + f, k, s - 1, 1);
   };
@@ -92,10 +140,12 @@ void PassEngine::run(const Plan& plan, mpi::OverlapStats& stats) {
     const std::size_t f = first(k, m), cnt = static_cast<std::size_t>(count(k));
     switch (op.pass) {
       case mpi::Pass::forward: {
-        if (s > 0)
+        if (s > 0) {
+          trace::Span span(lane, "recv forward", k, "recv");
           PIPEBENCH_MPI_CHECK(MPI_Wait(&recv_forward_[static_cast<std::size_t>(k * v + c)], MPI_STATUS_IGNORE));
+        }
         float* top = out_.data() + static_cast<std::size_t>(c) * n_;
-        compute([&] {
+        compute("F", k, c, [&] {
           for (int j = 0; j < lc; ++j)
             net_.forward(s * lc + j, layer_in(c, lc, j) + f, (j + 1 < lc ? act(c * lc + j + 1) : top) + f, cnt);
         });
@@ -105,11 +155,14 @@ void PassEngine::run(const Plan& plan, mpi::OverlapStats& stats) {
       case mpi::Pass::backward: input_grad(k, c, false); break;
       case mpi::Pass::backward_weight: input_grad(k, c, true); break;
       case mpi::Pass::weight:
-        compute([&] { weight_pass(k, c); });
+        compute("W", k, c, [&] { weight_pass(k, c); });
         break;
     }
   }
-  PIPEBENCH_MPI_CHECK(MPI_Waitall(static_cast<int>(sends_.size()), sends_.data(), MPI_STATUSES_IGNORE));
+  {
+    trace::Span span(lane, "wait sends", -1, "wait");
+    PIPEBENCH_MPI_CHECK(MPI_Waitall(static_cast<int>(sends_.size()), sends_.data(), MPI_STATUSES_IGNORE));
+  }
   last_stages_per_rank_ = v;
 }
 

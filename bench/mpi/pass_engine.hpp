@@ -5,12 +5,14 @@
 #include <mpi.h>
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "buffer.hpp"
 #include "layers.hpp"
 #include "progress.hpp"
 #include "schedule.hpp"
+#include "trace.hpp"
 
 namespace pipebench::bench::mpi_pairs {
 
@@ -33,8 +35,15 @@ class PassEngine {
 
   // One pass of the plan: every receive posted first, each pass waiting for its input, sends
   // posted as soon as their data is made and completed at the end. The passes' own time goes to
-  // stats.compute_seconds.
-  void run(const Plan& plan, mpi::OverlapStats& stats);
+  // stats.compute_seconds. With a lane (the traced pass), each pass is recorded there from the
+  // same clock readings as that time: stage "F", "B" or "W" (".c" added for local stage c > 0, as
+  // mpi::to_string names it) of its microbatch, a fused backward as its two parts, "B" then "W";
+  // and, not as stages, the receives posted ("post"), each wait for one ("recv forward", "recv
+  // backward"), each send posted ("send forward", "send backward") and the final wait for the sends.
+  void run(const Plan& plan, mpi::OverlapStats& stats, trace::Lane* lane = nullptr);
+  // The stages every microbatch has on this rank under a plan of v stages per rank, as run()
+  // records them: "F", "B", "W", then "F.1", ... when v > 1.
+  static std::vector<std::string> traced_stages(int v);
   // NaN in everything a run writes: a pass that is skipped or reads stale data shows.
   void poison();
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "buffer.hpp"
 #include "common.hpp"
@@ -126,12 +127,42 @@ Entry schedule_entry(TrainingInstance& in, const Plan& plan) {
   const int boundaries = in.ranks * plan.stages_per_rank - 1;
   // Every stage boundary carries the whole batch forward and its gradient back.
   const double bytes = 2.0 * boundaries * static_cast<double>(in.n * sizeof(float));
-  Entry e = collective_entry({.run = [training, plan](mpi::OverlapStats& stats) { training->engine.run(plan, stats); },
-                              .poison = [training] { training->engine.poison(); },
-                              .check = [training] { return training->check(); },
-                              .flops = training_flops(in),
-                              .overlap = OverlapCounters::compute},
-                             bytes);
+  // A rank's lane is named by the pipeline stages it holds: "stages 1, 3" when interleaved.
+  std::string stages = plan.stages_per_rank > 1 ? "stages " : "stage ";
+  for (int c = 0; c < plan.stages_per_rank; ++c) stages += (c ? ", " : "") + std::to_string(c * in.ranks + in.rank);
+  Entry e = collective_entry(
+      {.run = [training, plan](mpi::OverlapStats& stats) { training->engine.run(plan, stats); },
+       .poison = [training] { training->engine.poison(); },
+       .check = [training] { return training->check(); },
+       .flops = training_flops(in),
+       .overlap = OverlapCounters::compute,
+       .traced = [training, plan, stages](mpi::OverlapStats& stats, trace::Recorder& recorder) {
+         training->engine.run(plan, stats, &rank_lane(recorder, stages));
+       },
+       // Every rank runs F, B and W of every microbatch on each of its stages, once.
+       .expect = {PassEngine::traced_stages(plan.stages_per_rank), plan.microbatches, true}},
+      bytes);
+  // The traced pass's bubble, 1 - busy / time for the busiest rank, read two ways:
+  //   bubble_trace        from the timeline (trace::idle_share_of_busiest): busy = the union of
+  //                       the rank's F, B and W intervals, time = the first pass's begin to the
+  //                       last pass's end over all ranks (on rank 0's clock)
+  //   bubble_traced_pass  as bubble_measured reads the timed iterations: busy = compute_in_pass
+  //                       (the busiest rank's F, B and W time, as compute_in_run), time = the
+  //                       slowest rank's wall time from leaving the barrier to its sends completed
+  // The busy times are one measurement (the same two clock readings per pass). The times differ
+  // by what lies outside the first-to-last pass span: the receives posted before the first pass,
+  // the sends waited for after the last, and how much earlier than rank 0 a rank left the
+  // barrier: microseconds on a quiet machine, a whole time slice when a rank is descheduled as it
+  // leaves (an oversubscribed node), which bubble_measured then counts as bubble and the timeline
+  // does not. bubble_measured comes from other passes (the timed ones) and varies with them.
+  e.trace_counters = [](const trace::Recorder& recorder) {
+    Counters out{{"bubble_trace", trace::idle_share_of_busiest(recorder)}};
+    const auto& numbers = recorder.numbers();
+    const auto compute = numbers.find("compute_in_pass"), wall = numbers.find("pass_seconds_slowest_rank");
+    if (compute != numbers.end() && wall != numbers.end() && wall->second > 0)
+      out.push_back({"bubble_traced_pass", 1.0 - compute->second / wall->second});
+    return out;
+  };
   const double held = plan.microbatches * plan.stages_per_rank;
   // Point-to-point messages of one pass, both directions: the model counts them free, and
   // interleaving multiplies them (every stage boundary, the wrap from the last rank included).
