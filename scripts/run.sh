@@ -6,6 +6,8 @@
 #   scripts/run.sh --full          whole grids, 5 repetitions each, random order (medians, spread)
 #   scripts/run.sh --suites cpu    only these suites (comma-separated: cpu, io, mpi, cuda); default: all built
 #   scripts/run.sh --no-fio        skip the fio peer of the I/O suite
+#   scripts/run.sh --trace         also a timeline per entry (one untimed traced pass) in <run>/traces/,
+#                                  drawn as Gantt figures with the others
 #   scripts/run.sh -- --benchmark_filter=sumsq   extra flags for every suite's binary
 # PIPEBENCH_DATA_DIR: where the I/O suite's file goes (default /var/tmp: a disk, not tmpfs).
 # PIPEBENCH_MPI_RANKS: ranks of the MPI suite (default 2), started with mpirun on this machine.
@@ -34,15 +36,17 @@ trap 'on_stop 143 TERM' TERM
 mode=--quick
 suites=""
 fio=1
+trace=0
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick|--full) mode=$1 ;;
     --suites) [ $# -ge 2 ] || { echo "run.sh: --suites needs a list (cpu,io,mpi,cuda)" >&2; exit 2; }; suites=$2; shift ;;
     --no-fio) fio=0 ;;
+    --trace) trace=1 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "run.sh: unknown argument '$1' (use --quick, --full, --suites, --no-fio, or -- <flags>)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (use --quick, --full, --suites, --no-fio, --trace, or -- <flags>)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -107,6 +111,7 @@ files=()
 for s in "${chosen[@]}"; do
   [ "$stopped" -eq 0 ] || break
   args=("$mode" --benchmark_out="$out/$s.partial.json" --benchmark_out_format=json --benchmark_color=false)
+  [ "$trace" -eq 0 ] || args+=(--trace "$out/traces")
   if [ "$s" = io ]; then
     # The file is kept for fio, in a directory of our own; the device drifts over a run, so
     # entries are interleaved at random even in the quick suite.

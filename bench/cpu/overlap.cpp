@@ -366,7 +366,7 @@ Pair make_contention_pair(const Suite& suite) {
   const std::size_t mib = std::size_t{1} << 20;
   const std::size_t chunk_bytes = std::max<std::size_t>(8 * mib, (2 * suite.topology.effective_l3() + mib - 1) / mib * mib);
   const Axis chunks{"chunks", {std::to_string(kChunks)}};
-  const Axis intensity{"intensity", options.full ? V{"2", "4", "8", "16", "32", "64"} : V{"2", "16", "32"}};
+  const Axis intensity{"intensity", options.full ? V{"2", "4", "8", "16", "32", "48", "64"} : V{"2", "16", "48"}};
   const Axis depth{"depth", {"2"}};
 
   Pair pair;
