@@ -95,6 +95,7 @@ void not_run(benchmark::State& state, const std::string& why) {
 // poison, timed as a whole, verified, its timeline checked and written (rank 0) to a file the
 // run's JSON names. Its time and the timeline's own counters join the entry's counters.
 kernels::Verdict trace_entry(EntryRecord& rec, Entry& entry) {
+  rec.traced = true;  // every process, before anything can return: a collective pass runs once on all
   trace::Recorder recorder;
   recorder.name_process(0, "pipebench-" + rec.pair->domain);  // a domain with processes names its own
   recorder.set("entry", rec.name);
@@ -165,7 +166,7 @@ void run_entry(benchmark::State& state, EntryRecord& rec) {
       entry.run();
       verdict = entry.check();
     }
-    if (verdict.ok() && entry.traced && g_options->trace_dir && rec.trace_file.empty()) verdict = trace_entry(rec, entry);
+    if (verdict.ok() && entry.traced && g_options->trace_dir && !rec.traced) verdict = trace_entry(rec, entry);
     if (!verdict.ok()) {
       ++g_failures;
       const std::string msg = "verification failed: " + verdict.describe();

@@ -22,7 +22,8 @@ struct EntryRecord {
   double flops = 0.0;
   double bytes = 0.0;
   std::size_t working_set = 0;
-  std::string trace_file;  // --trace: the file its traced pass was written to, once written
+  bool traced = false;     // --trace: its traced pass ran (on every process, so all run it once)
+  std::string trace_file;  // --trace: the file its traced pass was written to (rank 0)
 
   // Siblings (Registry::link); nullptr: none registered (filtered out, or the pair has none).
   const EntryRecord* serial = nullptr;     // pipelined, alternative, reference
