@@ -184,7 +184,13 @@ def draw(trace, writer, entry=None, index=None):
 
     def height(cols):
         row = 0.2 if len(labels) <= 8 else 0.14
-        return 0.5 + 0.11 * len(title(cols)) + row * max(len(labels), 2) + (0.13 * legend_rows if cols == 1 else 0)
+        head = 0.11 * len(title(cols))
+        rows = 0.5 + head + row * max(len(labels), 2)
+        if cols == 1:
+            return rows + 0.13 * legend_rows
+        # Two columns: the legend stands right of the lanes, one key per row; lanes stretch to it
+        # rather than the figure growing after the layout squeezed them.
+        return max(rows, 0.55 + head + 0.155 * (len(keys) + len(lines)))
 
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
