@@ -161,8 +161,15 @@ def trace(binary):
         check(sorted(os.listdir(traces)) == sorted(os.path.basename(e.trace) for e in named),
               f"files in {traces} are not those the result names")
 
-        # A traced pass that computes wrong fails like any other pass: the fault seam of the
-        # pipeline (none here) is the verification itself, so check the trace is from a verified pass.
+        # The traced pass is verified like the timed ones: left unrun (the seam), its poisoned
+        # outputs fail every traced entry, and no timeline is written for them.
+        seam = os.path.join(tmp, "seam")
+        r = run(binary, *TINY, "--no-probe", "--data-dir", tmp, "--benchmark_filter=cpu/overlap/pipelined/.*generator",
+                "--trace", seam, env={"PIPEBENCH_TEST_TRACE_FAULT": "skip_pass"})
+        check(r.returncode == 1 and "verification failed" in r.stderr, f"an unrun traced pass passed: exit {r.returncode}")
+        check(not os.path.exists(seam) or os.listdir(seam) == [], "a timeline was written for a failed traced pass")
+        r = run(binary, *TINY, "--no-probe", flt, env={"PIPEBENCH_TEST_TRACE_FAULT": "bogus"})
+        check(r.returncode == 2 and "PIPEBENCH_TEST_TRACE_FAULT" in r.stderr, f"a bad seam value: exit {r.returncode}")
         plain_out = os.path.join(tmp, "plain.json")
         r = run(binary, *TINY, "--no-probe", "--data-dir", tmp, flt, f"--benchmark_out={plain_out}")
         check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")

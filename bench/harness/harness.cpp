@@ -94,6 +94,14 @@ void not_run(benchmark::State& state, const std::string& why) {
 // The traced pass of an entry (--trace DIR), once, after its first timed iterations: from
 // poison, timed as a whole, verified, its timeline checked and written (rank 0) to a file the
 // run's JSON names. Its time and the timeline's own counters join the entry's counters.
+// Test seam: PIPEBENCH_TEST_TRACE_FAULT=skip_pass leaves the traced pass unrun (its outputs stay
+// poisoned), so the tests can see that the traced pass's output is verified. Anything else set
+// there is refused before anything runs.
+bool skip_traced_pass_fault() {
+  const char* env = std::getenv("PIPEBENCH_TEST_TRACE_FAULT");
+  return env != nullptr && std::string(env) == "skip_pass";
+}
+
 kernels::Verdict trace_entry(EntryRecord& rec, Entry& entry) {
   rec.traced = true;  // every process, before anything can return: a collective pass runs once on all
   trace::Recorder recorder;
@@ -102,7 +110,7 @@ kernels::Verdict trace_entry(EntryRecord& rec, Entry& entry) {
   recorder.set("build_revision", std::string(build::kGitRevision));
   if (entry.poison) entry.poison();
   const auto start = std::chrono::steady_clock::now();
-  entry.traced(recorder);
+  if (!skip_traced_pass_fault()) entry.traced(recorder);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   kernels::Verdict verdict = entry.check();
   if (!verdict.ok() || g_processes->rank != 0) return verdict;
@@ -351,6 +359,10 @@ int run_suite(int argc, char** argv, const Domain& domain, const std::string& pr
   SuiteOptions& options = *parsed;
 
   g_options = &options;
+  if (const char* fault = std::getenv("PIPEBENCH_TEST_TRACE_FAULT"); fault && *fault && !skip_traced_pass_fault()) {
+    std::cerr << program << ": PIPEBENCH_TEST_TRACE_FAULT: '" << fault << "' is not skip_pass\n";
+    return 2;
+  }
   if (domain.prepare) domain.prepare(options);
 
   const cpu::Topology& topo = cpu::topology();
