@@ -80,6 +80,11 @@ def expected_types(paths):
     types |= {f"efficiency_vs_{a}" for a in ("chunks", "queue_depth", "streams", "microbatches") if a in swept}
     if "ranks" in swept:
         types.add("scaling_vs_ranks")
+    if any(e.trace for e in results.with_result()):
+        types.add("gantt")
+    if any(e.role == "pipelined" and (e.value("t_ideal_handoff") is not None or e.value("t_ideal_contended") is not None)
+           for e in results.with_result()):
+        types.add("time_went")
     return types
 
 
@@ -94,11 +99,11 @@ def figures():
     check(RUNS, "no committed run under results/vm/")
     check(SWEEP, "no committed sweep under results/plots/slurm-sweep/ci/")
     check_schema(*[f for p in INPUTS for f in sorted(glob.glob(os.path.join(p, "**", "*.json"), recursive=True))
-                   if "fio" not in os.path.basename(f)])
+                   if "fio" not in os.path.basename(f) and not f.endswith(".trace.json")])
     want = expected_types(INPUTS)
     all_types = set(registry.types())
     check({"speedup", "speedup_vs_ratio", "throughput_vs_chains", "efficiency_vs_chunks", "efficiency_vs_queue_depth",
-           "efficiency_vs_streams", "efficiency_vs_microbatches", "scaling_vs_ranks"} <= all_types,
+           "efficiency_vs_streams", "efficiency_vs_microbatches", "scaling_vs_ranks", "time_went", "gantt"} <= all_types,
           f"figure types missing from the registry: {sorted(all_types)}")
     with tempfile.TemporaryDirectory() as out:
         r = plot("-o", out, *INPUTS)
@@ -107,6 +112,9 @@ def figures():
         made = set()
         for path in written:
             check(os.path.isfile(path) and os.path.getsize(path) > 0, f"{path}: missing or empty")
+            if os.path.basename(os.path.dirname(path)) == "gantt":  # one per traced entry, named by it
+                made.add("gantt")
+                continue
             m = re.match(r"(.+)_(\w+)_(\w+)\.([12])col\.(pdf|png)$", os.path.basename(path))
             if not m:
                 continue
@@ -121,7 +129,7 @@ def figures():
                 check(b"/FontFile2" in pdf, f"{path}: fonts not embedded as TrueType")
                 check(b"/Type3" not in pdf, f"{path}: Type 3 fonts (journals reject them)")
         check(want <= made, f"figure types with data but no figure: {sorted(want - made)}")
-        for kind in made:  # every type: both widths, both formats
+        for kind in made - {"gantt"}:  # every type: both widths, both formats (gantt: its own case)
             for cols in (1, 2):
                 for fmt in ("pdf", "png"):
                     check(any(os.path.basename(p).startswith(kind + "_") and p.endswith(f".{cols}col.{fmt}")
