@@ -279,6 +279,11 @@ def timeline(name, b, t, ranks, single_node):
         if single_node:
             check(abs(offset) <= error, f"{name}: rank {r}'s clock offset {offset} ns beyond its bound {error} ns")
     check("clock_alignment" in t.meta and "round trip" in t.meta["clock_alignment"], f"{name}: no clock_alignment")
+    # trace_pass_seconds is the pass as the ranks timed it, not the gathering of their timelines.
+    check(t.meta.get("trace_pass_seconds") == t.meta.get("pass_seconds_slowest_rank") and
+          t.meta["trace_pass_seconds"] <= t.meta.get("trace_call_seconds", 0),
+          f"{name}: trace_pass_seconds {t.meta.get('trace_pass_seconds')} is not the pass "
+          f"({t.meta.get('pass_seconds_slowest_rank')}) within the call ({t.meta.get('trace_call_seconds')})")
     params = b["pipebench"]["params"]
     exp = t.expect
     check(exp["per_process"] is True, f"{name}: the expectation is not per rank")
