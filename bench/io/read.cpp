@@ -115,6 +115,12 @@ struct PassState {
   double resident_sum = 0.0;  // page-cache residency before each timed pass
   std::size_t passes = 0;
   io::UringStats uring;       // summed over timed passes
+  bool timing = false;        // a timed pass is running: the warm-up, poison and traced passes are not counted
+  void count(const io::UringStats& stats) {
+    if (!timing) return;
+    uring.short_reads += stats.short_reads;
+    uring.retries += stats.retries;
+  }
   void poison() {
     std::fill(partials.begin(), partials.end(), std::numeric_limits<double>::quiet_NaN());
     ends.poison();
@@ -135,9 +141,12 @@ std::function<double()> timed_pass(ReadInstance* in, Mode mode, std::shared_ptr<
     if (mode == Mode::buffered) in->file.drop_cache();
     if (mode != Mode::direct) state->resident_sum += in->file.resident_fraction();
     ++state->passes;
+    state->timing = true;
     const auto t0 = std::chrono::steady_clock::now();
     pass();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    state->timing = false;
+    return seconds;
   };
 }
 
@@ -297,9 +306,7 @@ Entry uring_entry(ReadInstance& in, const Params& pt, Kernel k, bool bind, const
           }
           state->partials[block] = sum;
         };
-        const io::UringStats stats = reader->read_in_order(blocks, path, consume, traced ? &traced->uring : nullptr);
-        state->uring.short_reads += stats.short_reads;
-        state->uring.retries += stats.retries;
+        state->count(reader->read_in_order(blocks, path, consume, traced ? &traced->uring : nullptr));
       },
       bind);
   auto traced = [pipeline, reader, blocks, lanes](trace::Recorder& recorder) {
@@ -351,9 +358,7 @@ ReadStage uring_stage(ReadInstance& in, const Access& a, const Blocks& blocks, c
   auto reader = make_reader(a, blocks, pt, setup);
   const std::filesystem::path path = in.file.path();
   return {[reader, blocks, path, state](const BlockUse& use, const PassLanes* lanes) {
-            const io::UringStats stats = reader->read_in_order(blocks, path, use, lanes ? &lanes->uring : nullptr);
-            state->uring.short_reads += stats.short_reads;
-            state->uring.retries += stats.retries;
+            state->count(reader->read_in_order(blocks, path, use, lanes ? &lanes->uring : nullptr));
           },
           [reader, blocks](trace::Recorder& recorder, const std::string& where) {
             PassLanes lanes;
