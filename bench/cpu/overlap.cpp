@@ -260,6 +260,34 @@ std::string validate_point(const SuiteOptions& options, const Params& point) {
   return "";
 }
 
+// The variants cpu/overlap and cpu/contention share: serial, each stage alone, the pair's own
+// stage variant (`term`, what its model adds) and pipelined, held against `model`.
+std::vector<Variant> two_stage_variants(const Axis& chunks, const Axis& depth, const Axis& intensity, kernels::Isa isa,
+                                        int width, bool bind, Variant term, Model model) {
+  return {
+      variant<OverlapInstance>("serial", Role::serial, {chunks, intensity},
+                               [=](OverlapInstance& in, const Params& pt) {
+                                 return two_stage_entry(in, pt, cpu::Execution::serial, 1, isa, width, bind);
+                               }),
+      with_kind(variant<OverlapInstance>("stage_load", Role::stage, {chunks},
+                                         [=](OverlapInstance& in, const Params& pt) { return load_entry(in, pt, bind); }),
+                StageKind::transfer),
+      variant<OverlapInstance>("stage_compute", Role::stage, {chunks, intensity},
+                               [=](OverlapInstance& in, const Params& pt) {
+                                 return stage_compute_entry(chunks_of(in, pt), in.seed,
+                                                            static_cast<int>(pt.get_int("intensity") / 2), isa, width, bind);
+                               }),
+      std::move(term),
+      with_model(variant<OverlapInstance>("pipelined", Role::pipelined, {chunks, depth, intensity},
+                                          [=](OverlapInstance& in, const Params& pt) {
+                                            return two_stage_entry(in, pt, cpu::Execution::pipelined,
+                                                                   static_cast<std::size_t>(pt.get_int("depth")), isa,
+                                                                   width, bind);
+                                          }),
+                 std::move(model)),
+  };
+}
+
 // The pipeline formula over the load and compute stages alone, and beside it the same formula
 // with each stage paying its side of the handoff (handoff.hpp).
 Model handoff_model() {
@@ -295,38 +323,19 @@ Pair make_overlap_pair(const Suite& suite) {
                                              options);
   };
   pair.validate = [&options](const Params& point) { return validate_point(options, point); };
-  pair.variants = {
-      variant<OverlapInstance>("serial", Role::serial, {chunks, intensity},
-                               [=](OverlapInstance& in, const Params& pt) {
-                                 return two_stage_entry(in, pt, cpu::Execution::serial, 1, isa, width, bind);
-                               }),
-      with_kind(variant<OverlapInstance>("stage_load", Role::stage, {chunks},
-                                         [=](OverlapInstance& in, const Params& pt) { return load_entry(in, pt, bind); }),
-                StageKind::transfer),
-      variant<OverlapInstance>("stage_compute", Role::stage, {chunks, intensity},
-                               [=](OverlapInstance& in, const Params& pt) {
-                                 return stage_compute_entry(chunks_of(in, pt), in.seed,
-                                                            static_cast<int>(pt.get_int("intensity") / 2), isa, width, bind);
-                               }),
-      with_kind(variant<OverlapInstance>("stage_handoff", Role::stage, {chunks, depth},
-                                         [=](OverlapInstance& in, const Params& pt) {
-                                           const Chunks c = chunks_of(in, pt);
-                                           OverlapInstance* inst = &in;
-                                           return stage_handoff_entry(
-                                               c, static_cast<std::size_t>(pt.get_int("depth")), bind,
-                                               [inst, c](std::size_t chunk, float* dst) {
-                                                 inst->load(c.first(chunk), c.length(chunk), dst);
-                                               });
-                                         }),
-                StageKind::transfer),
-      with_model(variant<OverlapInstance>("pipelined", Role::pipelined, {chunks, depth, intensity},
-                                          [=](OverlapInstance& in, const Params& pt) {
-                                            return two_stage_entry(in, pt, cpu::Execution::pipelined,
-                                                                   static_cast<std::size_t>(pt.get_int("depth")), isa,
-                                                                   width, bind);
-                                          }),
-                 handoff_model()),
-  };
+  Variant handoff = with_kind(variant<OverlapInstance>("stage_handoff", Role::stage, {chunks, depth},
+                                     [=](OverlapInstance& in, const Params& pt) {
+                                       const Chunks c = chunks_of(in, pt);
+                                       OverlapInstance* inst = &in;
+                                       return stage_handoff_entry(
+                                           c, static_cast<std::size_t>(pt.get_int("depth")), bind,
+                                           [inst, c](std::size_t chunk, float* dst) {
+                                             inst->load(c.first(chunk), c.length(chunk), dst);
+                                           });
+                                     }),
+            StageKind::transfer);
+  pair.variants = two_stage_variants(chunks, depth, intensity, isa, width, bind, std::move(handoff), handoff_model());
+
   pair.context = {{"data_dir", options.data_dir.string()},
                {"file_source", "pread from the page cache (the file was just written); pipebench-io measures the device"},
                {"stage_compute_input", "one chunk-sized buffer in cache, as in the serial run"}};
@@ -377,32 +386,13 @@ Pair make_contention_pair(const Suite& suite) {
     return std::make_unique<OverlapInstance>(static_cast<std::size_t>(point.get_int("bytes")), "memory", options);
   };
   pair.validate = [&options](const Params& point) { return validate_point(options, point); };
-  pair.variants = {
-      variant<OverlapInstance>("serial", Role::serial, {chunks, intensity},
-                               [=](OverlapInstance& in, const Params& pt) {
-                                 return two_stage_entry(in, pt, cpu::Execution::serial, 1, isa, width, bind);
-                               }),
-      with_kind(variant<OverlapInstance>("stage_load", Role::stage, {chunks},
-                                         [=](OverlapInstance& in, const Params& pt) { return load_entry(in, pt, bind); }),
-                StageKind::transfer),
-      variant<OverlapInstance>("stage_compute", Role::stage, {chunks, intensity},
-                               [=](OverlapInstance& in, const Params& pt) {
-                                 return stage_compute_entry(chunks_of(in, pt), in.seed,
-                                                            static_cast<int>(pt.get_int("intensity") / 2), isa, width, bind);
-                               }),
-      with_kind(variant<OverlapInstance>("stage_both", Role::stage, {chunks, intensity},
-                                         [=](OverlapInstance& in, const Params& pt) {
-                                           return both_entry(in, pt, isa, width, bind);
-                                         }),
-                StageKind::combined),
-      with_model(variant<OverlapInstance>("pipelined", Role::pipelined, {chunks, depth, intensity},
-                                          [=](OverlapInstance& in, const Params& pt) {
-                                            return two_stage_entry(in, pt, cpu::Execution::pipelined,
-                                                                   static_cast<std::size_t>(pt.get_int("depth")), isa,
-                                                                   width, bind);
-                                          }),
-                 contended_model()),
-  };
+  Variant both = with_kind(variant<OverlapInstance>("stage_both", Role::stage, {chunks, intensity},
+                                     [=](OverlapInstance& in, const Params& pt) {
+                                       return both_entry(in, pt, isa, width, bind);
+                                     }),
+            StageKind::combined);
+  pair.variants = two_stage_variants(chunks, depth, intensity, isa, width, bind, std::move(both), contended_model());
+
   pair.context = {{"chunk_bytes", std::to_string(chunk_bytes) + " (twice the last-level cache one core sees, "
                                   "cache_l3_effective_bytes)"},
                   {"stage_both", "the load on core 0 and the compute on core 1 at once, each over its own "
