@@ -11,23 +11,6 @@ namespace pipebench::trace {
 
 namespace {
 
-std::string quoted(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string number(double v) {
   if (!std::isfinite(v)) return "null";
   char buf[40];
@@ -43,6 +26,30 @@ std::string micros(std::int64_t ns) {
 }
 
 }  // namespace
+
+std::string json_quoted(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
 
 Lane& Recorder::lane(std::string label, int process) { return lanes_.emplace_back(std::move(label), process); }
 
@@ -67,27 +74,27 @@ std::string Recorder::chrome_json() const {
     const auto it = process_names_.find(p);
     const std::string name = it != process_names_.end() ? it->second : "process " + std::to_string(p);
     event("{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": " + std::to_string(p) +
-          ", \"tid\": 0, \"args\": {\"name\": " + quoted(name) + "}}");
+          ", \"tid\": 0, \"args\": {\"name\": " + json_quoted(name) + "}}");
   }
   for (std::size_t t = 0; t < lanes_.size(); ++t) {
     const Lane& l = lanes_[t];
     const std::string ids = "\"pid\": " + std::to_string(l.process()) + ", \"tid\": " + std::to_string(t);
-    event("{\"ph\": \"M\", \"name\": \"thread_name\", " + ids + ", \"args\": {\"name\": " + quoted(l.label()) + "}}");
+    event("{\"ph\": \"M\", \"name\": \"thread_name\", " + ids + ", \"args\": {\"name\": " + json_quoted(l.label()) + "}}");
     event("{\"ph\": \"M\", \"name\": \"thread_sort_index\", " + ids + ", \"args\": {\"sort_index\": " +
           std::to_string(t) + "}}");
     for (const Interval& i : l.intervals()) {
       std::string args = "\"item\": " + std::to_string(i.item);
-      for (const auto& [k, v] : i.args) args += ", " + quoted(k) + ": " + number(v);
-      event("{\"ph\": \"X\", \"name\": " + quoted(i.name) + ", \"cat\": " + quoted(i.category) + ", " + ids +
+      for (const auto& [k, v] : i.args) args += ", " + json_quoted(k) + ": " + number(v);
+      event("{\"ph\": \"X\", \"name\": " + json_quoted(i.name) + ", \"cat\": " + json_quoted(i.category) + ", " + ids +
             ", \"ts\": " + micros(i.begin_ns - origin) + ", \"dur\": " + micros(i.end_ns - i.begin_ns) +
             ", \"args\": {" + args + "}}");
     }
   }
   s += "\n],\n\"otherData\": {\"format\": \"pipebench-trace\", \"version\": 1";
-  for (const auto& [k, v] : text_) s += ", " + quoted(k) + ": " + quoted(v);
-  for (const auto& [k, v] : numbers_) s += ", " + quoted(k) + ": " + number(v);
+  for (const auto& [k, v] : text_) s += ", " + json_quoted(k) + ": " + json_quoted(v);
+  for (const auto& [k, v] : numbers_) s += ", " + json_quoted(k) + ": " + number(v);
   s += ", \"expect\": {\"stages\": [";
-  for (std::size_t i = 0; i < expectation_.stages.size(); ++i) s += (i ? ", " : "") + quoted(expectation_.stages[i]);
+  for (std::size_t i = 0; i < expectation_.stages.size(); ++i) s += (i ? ", " : "") + json_quoted(expectation_.stages[i]);
   s += "], \"items\": " + std::to_string(expectation_.items) +
        ", \"per_process\": " + (expectation_.per_process ? "true" : "false") + "}";
   return s + "}\n}\n";

@@ -119,6 +119,9 @@ class Recorder {
 // process where that share is smallest (the busiest): the bubble a timeline shows.
 double idle_share_of_busiest(const Recorder& recorder);
 
+// `text` as a JSON string literal, quotes included (the result files' writer uses it too).
+std::string json_quoted(const std::string& text);
+
 // A file name for an entry name: '/' and ':' become '.', anything else not [a-z0-9_.-] '_'.
 std::string file_name_for(const std::string& entry_name);
 

@@ -1,5 +1,7 @@
 #include "document.hpp"
 
+#include "trace.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -31,6 +33,15 @@ std::string typed(const std::string& value) {
 
 std::string name_or_null(const EntryRecord* e) { return e ? json_string(e->name) : "null"; }
 
+// A model's stage entries: [{"variant": ..., "kind": ..., "entry": name or null}, ...].
+std::string stage_list(const std::vector<EntryRecord::Stage>& stages) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < stages.size(); ++i)
+    s += std::string(i ? ", " : "") + "{\"variant\": " + json_string(stages[i].variant->name) + ", \"kind\": \"" +
+         stage_kind_name(stages[i].variant->stage_kind) + "\", \"entry\": " + name_or_null(stages[i].entry) + "}";
+  return s + "]";
+}
+
 // What the run is, for readers that must not parse its name.
 std::string describe(const EntryRecord& rec, const char* outcome) {
   std::string s = "{\"pair\": " + json_string(rec.pair->domain + "/" + rec.pair->workload) +
@@ -58,20 +69,8 @@ std::string describe(const EntryRecord& rec, const char* outcome) {
     const bool pipeline = static_cast<bool>(model.shape);
     s += ", \"model\": {\"formula\": \"";
     s += pipeline ? "pipeline" : "pair";
-    s += "\", \"stages\": [";
-    for (std::size_t i = 0; i < rec.stages.size(); ++i)
-      s += std::string(i ? ", " : "") + "{\"variant\": " + json_string(rec.stages[i].variant->name) + ", \"kind\": \"" +
-           stage_kind_name(rec.stages[i].variant->stage_kind) + "\", \"entry\": " + name_or_null(rec.stages[i].entry) +
-           "}";
-    s += "]";
-    if (!rec.terms.empty()) {
-      s += ", \"terms\": [";
-      for (std::size_t i = 0; i < rec.terms.size(); ++i)
-        s += std::string(i ? ", " : "") + "{\"variant\": " + json_string(rec.terms[i].variant->name) + ", \"kind\": \"" +
-             stage_kind_name(rec.terms[i].variant->stage_kind) + "\", \"entry\": " + name_or_null(rec.terms[i].entry) +
-             "}";
-      s += "]";
-    }
+    s += "\", \"stages\": " + stage_list(rec.stages);
+    if (!rec.terms.empty()) s += ", \"terms\": " + stage_list(rec.terms);
     if (pipeline) {
       const PipelineShape shape = model.shape(rec.params);
       s += ", \"chunks\": " + std::to_string(shape.chunks) + ", \"depth\": " + std::to_string(shape.depth);
@@ -125,29 +124,7 @@ std::string run_json(const Run& run, const EntryRecord& rec) {
 
 }  // namespace
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string json_string(const std::string& text) { return trace::json_quoted(text); }
 
 std::string document_header(const benchmark::BenchmarkReporter::Context& context) {
   std::ostringstream text;
