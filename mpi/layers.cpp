@@ -45,8 +45,8 @@ void ElementwiseLayers::q_block(const float* x, std::size_t count, float* q) con
   }
 }
 
-void ElementwiseLayers::forward(int layer, const float* x, float* y, std::size_t count) const {
-  const float w = weight(layer);
+void ElementwiseLayers::forward(const float* weight, const float* x, float* y, std::size_t count) const {
+  const float w = *weight;
   for (std::size_t b = 0; b < count; b += kBlock) {
     const std::size_t e = std::min(kBlock, count - b);
     float q[kBlock];
@@ -55,8 +55,9 @@ void ElementwiseLayers::forward(int layer, const float* x, float* y, std::size_t
   }
 }
 
-void ElementwiseLayers::backward(int layer, const float* x, const float* dy, float* dx, std::size_t count) const {
-  const float w = weight(layer);
+void ElementwiseLayers::backward(const float* weight, const float* x, const float* dy, float* dx,
+                                 std::size_t count) const {
+  const float w = *weight;
   for (std::size_t b = 0; b < count; b += kBlock) {
     const std::size_t e = std::min(kBlock, count - b);
     float r[kBlock], rd[kBlock];
@@ -89,6 +90,30 @@ double ElementwiseLayers::weight_grad(const float* x, const float* dy, std::size
   double sum = 0.0;
   for (double v : lane) sum += v;
   return sum;
+}
+
+void ElementwiseLayers::update(float* w, const double* dw, double lr) const {
+  *w = static_cast<float>(*w - lr * *dw);
+}
+
+void ElementwiseLayers::forward_ref(const double* w, const double* x, double* y, std::size_t rows) const {
+  for (std::size_t i = 0; i < rows; ++i) y[i] = x[i] + *w * q(x[i]).first;
+}
+
+void ElementwiseLayers::backward_ref(const double* w, const double* x, const double* dy, double* dx,
+                                     std::size_t rows) const {
+  for (std::size_t i = 0; i < rows; ++i) dx[i] = dy[i] * (1.0 + *w * q(x[i]).second);
+}
+
+void ElementwiseLayers::weight_grad_ref(const double* x, const double* dy, std::size_t rows, double* dw) const {
+  for (std::size_t i = 0; i < rows; ++i) *dw += dy[i] * q(x[i]).first;
+}
+
+void ElementwiseLayers::update_ref(double* w, const double* dw, double lr) const { *w -= lr * *dw; }
+
+std::string ElementwiseLayers::describe() const {
+  return "elementwise: y = x + w q(x), q = h/(1+h), h the Taylor polynomial of e^x - 1 to degree " +
+         std::to_string(degree_) + "; one weight per layer";
 }
 
 std::pair<double, double> ElementwiseLayers::q(double x) const {

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "network.hpp"
+
 namespace pipebench::mpi {
 
 // Layer l maps each value x to y = x + w_l q(x), q = h / (1 + h), h(x) = sum_{k=1..d} x^k / k!;
@@ -15,20 +17,41 @@ namespace pipebench::mpi {
 // work); the weight gradient dw_l += dy q(x) evaluates h again: F : B : W = 1 : 2 : 1, the usual
 // shape. For x > 0 every term is positive, so every float result has a relative error bound and
 // a wrong, stale or missing microbatch shows.
-class ElementwiseLayers {
+class ElementwiseLayers : public Network {
  public:
   // Coefficients 1/k! below FLT_MIN are 0: a subnormal coefficient would time the FPU's slow path.
   ElementwiseLayers(std::vector<float> weights, int degree);
   // `layers` weights from `seed`, summing to at most 1.5, so values from [0.5, 1.5] stay in [0.5, 3].
   static ElementwiseLayers seeded(int layers, int degree, std::uint64_t seed);
 
-  int layers() const { return static_cast<int>(weights_.size()); }
+  // ---- as a Network: rows of one value, one float weight per layer
+  std::string kind() const override { return "elementwise"; }
+  int layers() const override { return static_cast<int>(weights_.size()); }
+  std::size_t width() const override { return 1; }
+  std::size_t weight_count() const override { return 1; }
+  std::size_t gradient_count() const override { return 1; }
+  const float* weights(int layer) const override { return &weights_[static_cast<std::size_t>(layer)]; }
+  void forward(const float* w, const float* x, float* y, std::size_t rows) const override;
+  void backward(const float* w, const float* x, const float* dy, float* dx, std::size_t rows) const override;
+  void weight_grad(const float* x, const float* dy, std::size_t rows, double* dw) const override {
+    *dw += weight_grad(x, dy, rows);
+  }
+  void update(float* w, const double* dw, double lr) const override;
+  void forward_ref(const double* w, const double* x, double* y, std::size_t rows) const override;
+  void backward_ref(const double* w, const double* x, const double* dy, double* dx, std::size_t rows) const override;
+  void weight_grad_ref(const double* x, const double* dy, std::size_t rows, double* dw) const override;
+  void update_ref(double* w, const double* dw, double lr) const override;
+  double tolerance(std::size_t) const override { return tolerance(); }
+  std::string describe() const override;
+
   int degree() const { return degree_; }
   float weight(int layer) const { return weights_[static_cast<std::size_t>(layer)]; }
 
   // ---- the passes of `layer` over `count` values, in float
-  void forward(int layer, const float* x, float* y, std::size_t count) const;
-  void backward(int layer, const float* x, const float* dy, float* dx, std::size_t count) const;
+  void forward(int layer, const float* x, float* y, std::size_t count) const { forward(weights(layer), x, y, count); }
+  void backward(int layer, const float* x, const float* dy, float* dx, std::size_t count) const {
+    backward(weights(layer), x, dy, dx, count);
+  }
   // sum dy q(x), summed in double.
   double weight_grad(const float* x, const float* dy, std::size_t count) const;
 
@@ -57,9 +80,9 @@ class ElementwiseLayers {
   int effective_degree() const;
 
   // Nominal FLOPs of each pass per value and layer: Horner steps (2 each) and the rest.
-  double forward_flops() const { return 2.0 * degree_ + 4.0; }
-  double backward_flops() const { return 4.0 * degree_ + 8.0; }
-  double weight_flops() const { return 2.0 * degree_ + 5.0; }
+  double forward_flops() const override { return 2.0 * degree_ + 4.0; }
+  double backward_flops() const override { return 4.0 * degree_ + 8.0; }
+  double weight_flops() const override { return 2.0 * degree_ + 5.0; }
 
  private:
   void q_block(const float* x, std::size_t count, float* q) const;
