@@ -419,30 +419,37 @@ def mpi_table(results, pair):
           " over ranks of each rank's own time")
 
 
+TRAINING_ORDER = ["gpipe", "gpipe_recompute", "1f1b", "pipedream", "pipedream_vsync", "interleaved", "zero_bubble",
+                  "zb_h2", "zb_v", "csv"]
+
+
 def training_table(results):
-    """Pipeline-parallel training: one row per point, microbatch count and schedule."""
+    """Pipeline-parallel training: one row per point, layer kind, microbatch count and schedule."""
     rows = []
-    order = {s: i for i, s in enumerate(["gpipe", "1f1b", "interleaved", "zero_bubble"])}
+    order = {s: i for i, s in enumerate(TRAINING_ORDER)}
     ps = of(results, "mpi/training", "pipelined")
-    for p in sorted(ps, key=lambda e: (e.params["ranks"], e.params["bytes"], e.params.get("intensity", 0),
-                                       e.params["microbatches"], order.get(e.params["schedule"], 9))):
+    for p in sorted(ps, key=lambda e: (e.params["ranks"], e.params.get("layer", "elementwise"), e.params["bytes"],
+                                       e.params.get("intensity", 0), e.params["microbatches"],
+                                       order.get(e.params["schedule"], 99))):
         serial = results.sibling(p, "serial")
         passes = [stage(results, p, f"stage_{v}") for v in ("forward", "backward", "weight")]
         pct = lambda v: "-" if v is None else f"{100 * v:.0f}%"
-        rows.append([p.params["ranks"], fmt_bytes(p.params["bytes"]), p.params.get("intensity", "-"),
-                     p.params["microbatches"], p.params["schedule"],
+        mib = lambda v: "-" if v is None else f"{v / 2**20:.1f}"
+        rows.append([p.params["ranks"], p.params.get("layer", "elementwise"), fmt_bytes(p.params["bytes"]),
+                     p.params.get("intensity", "-"), p.params["microbatches"], p.params["schedule"],
                      " / ".join(fmt_time(e.seconds) if e else "-" for e in passes),
                      fmt_time(serial.seconds) + spread(serial) if serial else "-", fmt_time(p.seconds) + spread(p),
                      f"{fmt_x(p.value('speedup'))} of {fmt_x(p.value('speedup_bound'))}", fmt_f(p.value("efficiency")),
-                     f"{pct(p.value('bubble_measured'))} ({pct(p.value('bubble_model'))})",
-                     f"{p.value('peak_in_flight') or 0:.0f} ({pct(p.value('activation_share'))})",
-                     fmt_f(p.value("imbalance"))])
+                     f"{pct(p.value('bubble_measured'))} ({pct(p.value('bubble_model'))}; {pct(p.value('bubble_trace'))})",
+                     f"{p.value('peak_in_flight') or 0:.0f}", mib(p.value("peak_activation_bytes")),
+                     f"{p.value('peak_versions') or 0:.0f}", fmt_f(p.value("imbalance"))])
     table("mpi/training: pipeline-parallel schedules vs the batch as one microbatch (times: slowest rank, median)",
-          ["ranks", "bytes", "intensity", "microbatches", "schedule", "F / B / W alone", "serial", "pipelined",
-           "speedup", "eff", "bubble (model)", "peak held", "imbalance"], rows,
+          ["ranks", "layer", "bytes", "intensity", "microbatches", "schedule", "F / B / W alone", "serial", "pipelined",
+           "speedup", "eff", "bubble (model; trace)", "held", "act MiB", "versions", "imbalance"], rows,
           "F / B / W: forward, input gradient, weight gradient over the whole batch, by microbatch; model: the schedule "
-          "simulated at those costs, messages free;\nbubble: share of the time the busiest rank idles; peak held: "
-          "(microbatch, chunk) activations on one rank at once (share of the batch)")
+          "simulated at those costs, messages free;\nbubble: share of the time the busiest rank idles (measured in the "
+          "timed passes; model; the traced pass's timeline); held: (microbatch, stage) activations on the rank holding "
+          "most, act MiB the same in MiB;\nversions: weight versions that rank keeps (PipeDream's stashing)")
 
 
 def main(paths):

@@ -2,7 +2,8 @@
 """pipebench-mpi through mpirun, at tiny sizes, each run with a timeout (a hang fails).
 
     mpi_tests.py <case> <pipebench-mpi> <mpiexec>
-    case: single run2 run4 errors thread_level training_skip training_fault interrupt trace
+    case: single run2 run4 errors thread_level training_skip training_fault training_seams training_csv
+          interrupt trace
 
 Standard library only; exit 0 passed, 1 failed (first failed assertion), 77 skipped."""
 import json
@@ -81,11 +82,36 @@ def verified(doc, ranks):
     return runs
 
 
-SCHEDULES = ["gpipe", "1f1b", "interleaved", "zero_bubble"]
+SCHEDULES = ["gpipe", "1f1b", "interleaved", "zero_bubble", "gpipe_recompute", "pipedream", "pipedream_vsync",
+             "zb_h2", "zb_v"]
+TWO_STAGES = {"interleaved", "zb_v"}  # stages per rank 2, of one layer each; the others 1 of 2
+
+
+def training_memory(n, b, s, ranks, m):
+    """What the ranks held, as the engine counted it, against the simulation and the closed forms."""
+    for what in ["peak_in_flight", "peak_activations", "peak_versions", "peak_versions_min"]:
+        check(b[what] == b[f"{what}_model"], f"{n}: {what} {b[what]}, the simulation's {b[f'{what}_model']}")
+    v = 2 if s in TWO_STAGES else 1
+    layers = 2 // v
+    in_flight = {"gpipe": m, "gpipe_recompute": m, "1f1b": min(m, ranks), "pipedream": min(m, ranks),
+                 "pipedream_vsync": min(m, ranks), "zero_bubble": min(m, ranks), "zb_h2": min(m, 2 * ranks - 1)}.get(s)
+    if in_flight is not None:
+        check(b["peak_in_flight"] == in_flight, f"{n}: peak_in_flight {b['peak_in_flight']}, expected {in_flight}")
+    if s == "zb_v":  # 2p stage-activations of one layer each: 1F1B's p of two
+        check(b["peak_activations"] <= 2 * ranks, f"{n}: peak_activations {b['peak_activations']} > 2p")
+    if s == "gpipe_recompute":  # every microbatch's stage input, and one microbatch's other layer
+        check(b["peak_activations"] == m + layers - 1, f"{n}: peak_activations {b['peak_activations']}, expected m + 1")
+    elif in_flight is not None:
+        check(b["peak_activations"] == in_flight * layers, f"{n}: peak_activations {b['peak_activations']}")
+    # Weight versions: rank r keeps p - r with stashing (rank 0 the most, the last rank 1), every
+    # rank p with vertical sync; one per stage under a flush.
+    versions = {"pipedream": (min(m, ranks), 1), "pipedream_vsync": (min(m, ranks), min(m, ranks))}.get(s, (v, v))
+    check((b["peak_versions"], b["peak_versions_min"]) == versions,
+          f"{n}: versions held {b['peak_versions']} .. {b['peak_versions_min']}, expected {versions}")
 
 
 def training(runs, ranks):
-    """Pipeline-parallel training: every schedule ran, verified, with its model and bubble."""
+    """Pipeline-parallel training: every schedule ran, verified, with its model, bubble and memory."""
     for v in ["serial", "stage_forward", "stage_backward", "stage_weight"]:
         check(any(n.startswith(f"mpi/training/{v}/") for n in runs), f"no mpi/training/{v} entry")
     for s in SCHEDULES:
@@ -94,19 +120,21 @@ def training(runs, ranks):
         for n in names:
             b = runs[n]
             for counter in ["t_serial", "t_ideal", "speedup_bound", "bubble_model", "bubble_measured",
-                            "peak_in_flight", "activation_share", "messages", "compute_in_run", "imbalance"]:
+                            "peak_in_flight", "activation_share", "messages", "compute_in_run", "imbalance",
+                            "peak_activation_bytes", "peak_weight_bytes", "message_bytes"]:
                 check(counter in b, f"{n} lacks {counter}")
             m = b["pipebench"]["params"]["microbatches"]
-            # The schedules' memory: GPipe holds every microbatch, 1F1B and ZB-H1 at most one per rank.
-            stages_per_rank = 2 if s == "interleaved" else 1
+            stages_per_rank = 2 if s in TWO_STAGES else 1
             check(b["messages"] == 2 * (ranks * stages_per_rank - 1) * m, f"{n}: messages {b['messages']}")
-            want = {"gpipe": m, "1f1b": min(m, ranks), "zero_bubble": min(m, ranks)}.get(s)
-            if want is not None:
-                check(b["peak_in_flight"] == want, f"{n}: peak_in_flight {b['peak_in_flight']}, expected {want}")
+            training_memory(n, b, s, ranks, m)
             check(0 <= b["bubble_model"] < 1, f"{n}: bubble_model {b['bubble_model']} outside [0, 1)")
             # The model's arithmetic on the measured pass costs (times compared with times would
-            # fail on another machine): the bubble is 1 - busy / t_ideal, busy the three passes.
-            busy = sum(runs[b["pipebench"]["model"]["stages"][i]["entry"]]["real_time"] * 1e-6 for i in range(3))
+            # fail on another machine): the bubble is 1 - busy / t_ideal, busy the three passes
+            # (and the forward again when it is recomputed).
+            stage = {e: runs[e]["real_time"] * 1e-6 for e in (x["entry"] for x in b["pipebench"]["model"]["stages"])}
+            forward = [t for e, t in stage.items() if e.startswith("mpi/training/stage_forward/")]
+            check(len(stage) == 3 and len(forward) == 1, f"{n}: model stages {list(stage)}")
+            busy = sum(stage.values()) + (forward[0] if s == "gpipe_recompute" else 0)
             check(abs(b["bubble_model"] - (1 - busy / b["t_ideal"])) < 1e-9, f"{n}: bubble_model is not 1 - busy / t_ideal")
             check(b["speedup_bound"] > 0 and abs(b["speedup_bound"] - b["t_serial"] / b["t_ideal"]) < 1e-9 * b["speedup_bound"],
                   f"{n}: speedup_bound is not t_serial / t_ideal")
@@ -148,10 +176,15 @@ def errors(binary, mpiexec):
                               (["--strategy", "sometimes"], "--strategy: 'sometimes' is not one of none, test, thread"),
                               (["--chunks", "0"], "--chunks: must be positive"),
                               (["--bytes", "64", "--chunks", "32"], "--chunks 32: more chunks than the floats"),
-                              (["--schedule", "pipedream"], "--schedule: 'pipedream' is not one of gpipe, 1f1b, interleaved, zero_bubble"),
+                              (["--schedule", "pipedream2bw"], "--schedule: 'pipedream2bw' is not one of gpipe, 1f1b, interleaved, zero_bubble"),
                               (["--microbatches", "0"], "--microbatches: must be positive"),
                               (["--bytes", "64", "--microbatches", "32"], "--microbatches 32: more microbatches than the floats"),
-                              (["--microbatches", "5000"], "--microbatches 5000: at most 4095 with 2 ranks")]:
+                              (["--microbatches", "5000"], "--microbatches 5000: at most 4095 with 2 ranks"),
+                              (["--layer", "conv"], "--layer: 'conv' is not one of elementwise, gemm"),
+                              (["--layer", "gemm", "--bytes", "4100", "--intensity", "64"],
+                               "--bytes 4100: 1025 floats are not rows of the hidden size 32"),
+                              (["--layer", "gemm", "--bytes", "4096", "--intensity", "64", "--microbatches", "64"],
+                               "--microbatches 64: more microbatches than the rows of --bytes 4096 (32)")]:
             r = mpirun(mpiexec, 2, binary, "--no-probe", *args, f"--benchmark_out={out}")
             lines = ours(r.stderr)
             check(r.returncode != 0, f"{args}: exit 0")
@@ -197,6 +230,91 @@ def training_fault(binary, mpiexec):
                "--intensity", "4096", "--microbatches", "256", "--benchmark_filter=mpi/training/pipelined/")
     check(r.returncode == 1, f"intensity 4096, 256 microbatches: exit {r.returncode}, expected 1\n{r.stderr[-2000:]}")
     check((r.stdout + r.stderr).count("verification failed") >= 4, f"not every schedule failed:\n{r.stderr[-2000:]}")
+
+
+def training_seams(binary, mpiexec):
+    """PipeDream without weight stashing and GPipe without its recomputed forward (test seams)
+    fail verification, with either layer kind; the schedules they do not touch still pass."""
+    for fault, schedules, untouched in [("no_stash", "pipedream|pipedream_vsync", "1f1b"),
+                                        ("skip_recompute", "gpipe_recompute", "gpipe")]:
+        for layer in ["elementwise", "gemm"]:
+            os.environ["PIPEBENCH_TEST_TRAINING_FAULT"] = fault
+            with tempfile.TemporaryDirectory() as tmp:
+                out = os.path.join(tmp, "mpi.json")
+                r = mpirun(mpiexec, 2, binary, *TINY, "--layer", layer, "--microbatches", "4", f"--benchmark_out={out}",
+                           f"--benchmark_filter=mpi/training/pipelined/.*schedule:({schedules}|{untouched})$")
+                check(r.returncode == 1, f"{fault}, {layer}: exit {r.returncode}, expected 1\n{r.stderr[-2000:]}")
+                doc, _ = load_result(out)
+            for b in doc["benchmarks"]:
+                s = b["name"].rsplit("schedule:", 1)[1]
+                failed = b.get("error_message", "").startswith("verification failed")
+                check(failed == (s != untouched), f"{fault}, {b['name']}: {b.get('error_message', 'passed')}")
+            ran = {b["name"].rsplit("schedule:", 1)[1] for b in doc["benchmarks"]}
+            check(ran == set(schedules.split("|")) | {untouched}, f"{fault}: ran {sorted(ran)}")
+    del os.environ["PIPEBENCH_TEST_TRAINING_FAULT"]
+
+
+def training_csv(binary, mpiexec):
+    """A schedule from a PyTorch-style CSV (here 1F1B on 2 ranks, idle steps included) runs and
+    verifies like a made one; a file that is not a schedule is refused before anything runs,
+    with one line naming the rank and the action at fault."""
+    with tempfile.TemporaryDirectory() as tmp:
+        good = os.path.join(tmp, "1f1b.csv")
+        with open(good, "w") as f:
+            f.write("0F0,0F1,,0B0,0F2,0B1,0F3,0B2,,0B3\r\n,1F0,1B0,1F1,1B1,1F2,1B2,1F3,1B3\r\n")
+        doc, _ = run_and_load(mpiexec, 2, binary, "--schedule", "csv", "--schedule-file", good, "--microbatches", "4",
+                              "--benchmark_filter=mpi/training/pipelined/")
+        runs = {b["name"]: b for b in doc["benchmarks"]}
+        check(len(runs) == 2, f"entries {list(runs)}")  # TINY's two sizes
+        for name, b in runs.items():
+            check(name.endswith("microbatches:4/schedule:csv") and not b.get("error_occurred"),
+                  f"{name}: {b.get('error_message')}")
+            check(b["peak_in_flight"] == 2 and b["peak_in_flight_model"] == 2, f"{name}: held {b['peak_in_flight']}")
+        ctx = doc["context"].get("mpi/training/schedule_file")
+        check(ctx == good, f"context mpi/training/schedule_file {ctx}")
+        for text, why in [("0F0,0F1,0B0,0B1\n1F0,1B0,1F1\n", "rank 1: microbatch 1"),  # a pass missing
+                          ("0F0,0B0\n1B0,1F0\n", "rank 1"),                            # backward before forward
+                          ("0F0,0X0\n1F0,1B0\n", "rank 0, action 1")]:                # not an action
+            bad = os.path.join(tmp, "bad.csv")
+            with open(bad, "w") as f:
+                f.write(text)
+            r = mpirun(mpiexec, 2, binary, *TINY, "--schedule", "csv", "--schedule-file", bad,
+                       "--benchmark_filter=mpi/training/pipelined/")
+            lines = sorted(set(ours(r.stderr)))
+            check(r.returncode == 2 and len(lines) == 1 and why in lines[0] and "--schedule-file" in lines[0],
+                  f"{text!r}: exit {r.returncode}, {lines}")
+        r = mpirun(mpiexec, 2, binary, *TINY, "--schedule", "csv", "--benchmark_filter=mpi/training/pipelined/")
+        check(r.returncode == 2 and any("needs --schedule-file" in l for l in ours(r.stderr)), f"no file: {r.stderr[-500:]}")
+
+
+def schedule_tool(tool, _mpiexec):
+    """pipebench-schedule writes every made schedule as CSV and checks it back (the simulation's
+    numbers), and refuses bad input with one line and exit 2, writing nothing."""
+    def run(*args):
+        return subprocess.run([tool, *args], capture_output=True, text=True, timeout=60)
+    with tempfile.TemporaryDirectory() as tmp:
+        for s in [x for x in SCHEDULES if x != "gpipe_recompute"]:
+            out = os.path.join(tmp, f"{s}.csv")
+            r = run("write", "--schedule", s, "--ranks", "4", "--microbatches", "8", "--out", out)
+            check(r.returncode == 0 and os.path.exists(out), f"write {s}: exit {r.returncode} {r.stderr}")
+            with open(out) as f:
+                rows = [l for l in f.read().splitlines() if l.strip()]
+            check(len(rows) == 4, f"{s}: {len(rows)} rows")
+            r = run("check", out, "--forward", "1", "--backward", "2", "--weight", "1")
+            check(r.returncode == 0 and "makespan" in r.stdout, f"check {s}: exit {r.returncode} {r.stderr}{r.stdout}")
+        r = run("write", "--schedule", "gpipe_recompute", "--ranks", "2", "--microbatches", "2")
+        check(r.returncode == 2 and r.stdout == "", f"gpipe_recompute as CSV: exit {r.returncode}")
+        deadlock = os.path.join(tmp, "deadlock.csv")
+        with open(deadlock, "w") as f:
+            f.write("0F0,0B0,0F1,0B1\n1F1,1F0,1B0,1B1\n")  # rank 0 waits for B0, rank 1 for F1
+        for args in [("write", "--schedule", "nope", "--ranks", "2", "--microbatches", "2"),
+                     ("write", "--schedule", "1f1b", "--ranks", "0", "--microbatches", "2"),
+                     ("write", "--schedule", "1f1b", "--ranks", "2", "--microbatches", "x"),
+                     ("check", os.path.join(tmp, "missing.csv")), ("check", deadlock), ("frobnicate",)]:
+            r = run(*args)
+            lines = r.stderr.strip().splitlines()
+            check(r.returncode == 2 and r.stdout == "" and len(lines) == 1 and lines[0].startswith("pipebench-schedule:"),
+                  f"{args}: exit {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
 
 
 def interrupt(binary, mpiexec):
@@ -291,7 +409,8 @@ def timeline(name, b, t, ranks, single_node):
     if name.startswith("mpi/training/"):
         m = params.get("microbatches", 1)
         check(exp["items"] == m, f"{name}: expects {exp['items']} microbatches, not {m}")
-        passes = ["F", "B", "W"] + (["F.1", "B.1", "W.1"] if params.get("schedule") == "interleaved" else [])
+        recompute = ["R"] if params.get("schedule") == "gpipe_recompute" else []
+        passes = ["F", "B", "W"] + recompute + (["F.1", "B.1", "W.1"] if params.get("schedule") in TWO_STAGES else [])
         check(exp["stages"] == passes, f"{name}: expects {exp['stages']}")
         check({"send", "recv"} <= categories, f"{name}: no send or recv recorded: {categories}")
         for counter in ["bubble_trace", "bubble_traced_pass"]:
@@ -326,7 +445,8 @@ def timeline(name, b, t, ranks, single_node):
         check(not threads, f"{name}: a progress thread lane under strategy {strategy}")
 
 
-CASES = {f.__name__: f for f in [single, run2, run4, errors, thread_level, training_skip, training_fault, interrupt,
+CASES = {f.__name__: f for f in [single, run2, run4, errors, thread_level, training_skip, training_fault,
+                                  training_seams, training_csv, schedule_tool, interrupt,
                                   trace]}
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 
 #include "accuracy.hpp"
 #include "buffer.hpp"
-#include "layers.hpp"
+#include "network.hpp"
 
 namespace pipebench::bench::mpi_pairs {
 
@@ -15,8 +15,9 @@ enum class StagePass { forward, backward, weight };
 
 class StagePasses {
  public:
-  // Layers [first_layer, first_layer + count) of `net` over the batch of n values at `input`.
-  StagePasses(const mpi::ElementwiseLayers& net, int first_layer, int count, const float* input, std::size_t n);
+  // Layers [first_layer, first_layer + count) of `net` over the batch of `rows` rows, their
+  // inputs and output gradients taken from `ref` (a reference run with activations).
+  StagePasses(const mpi::Network& net, int first_layer, int count, std::size_t rows, const mpi::ReferenceRun& ref);
 
   // Microbatch by microbatch, every layer of each before the next, as a rank runs them in a
   // schedule.
@@ -31,13 +32,13 @@ class StagePasses {
     return b.data() + static_cast<std::size_t>(j) * n_;
   }
 
-  const mpi::ElementwiseLayers& net_;
+  const mpi::Network& net_;
   const int first_layer_, count_;
-  const std::size_t n_;
+  const std::size_t rows_, n_;  // n_ = rows_ * width values
   // Per layer j, n values from j n: its input and the gradient at its output (the reference's,
   // rounded to float), the pass's output, and what the forward and backward passes must give.
   kernels::AlignedBuffer<float> in_, dy_, out_, want_forward_, want_backward_;
-  std::vector<double> dw_, want_weight_;  // per layer
+  std::vector<std::vector<double>> dw_, want_weight_;  // per layer
 };
 
 }  // namespace pipebench::bench::mpi_pairs

@@ -13,13 +13,15 @@ VARIANT_ORDER = ["serial", "pipelined", "ilp", "blocked", "reference"]
 # Timelines (gantt): a stage's colour by its name, the same in every figure. Data coming in (load,
 # read, h2d) in blue, work (compute, kernel) in orange, data going out (store, write, d2h) in
 # green; a training schedule's forward, backward and weight-gradient passes (F, B, W) in three
-# colours apart, as pipeline-parallel papers draw them. Other names take the rest of the palette in
-# the order they first appear.
+# colours apart, as pipeline-parallel papers draw them, a recomputed forward (R) in a fourth, and a
+# second stage's passes (F.1, B.1, W.1: interleaved, zb_v) in the same colours tinted. Other names
+# take the rest of the palette in the order they first appear.
 STAGE_COLOURS = {"load": "#0072B2", "read": "#0072B2", "h2d": "#0072B2",
                  "compute": "#E69F00", "kernel": "#E69F00",
                  "store": "#009E73", "write": "#009E73", "d2h": "#009E73",
-                 "F": "#56B4E9", "B": "#D55E00", "W": "#009E73"}
-STAGE_SPARE = ["#CC79A7", "#F0E442", "#44AA99", "#882255", "#999933", "#6699CC"]
+                 "F": "#56B4E9", "B": "#D55E00", "W": "#009E73", "R": "#CC79A7",
+                 "F.1": "#A4D5F3", "B.1": "#EC9E73", "W.1": "#66C4AB"}
+STAGE_SPARE = ["#F0E442", "#44AA99", "#882255", "#999933", "#6699CC", "#CC79A7"]
 # Auxiliary intervals (category other than "stage": waits, MPI tests and posts, io_uring submits)
 # are thinner and grey, darker the closer they are to moving data.
 AUXILIARY_GREYS = {"wait": "#C4C4C4", "test": "#A6A6A6", "post": "#8C8C8C", "submit": "#8C8C8C",
