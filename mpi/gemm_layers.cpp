@@ -12,18 +12,31 @@ namespace {
 
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
-// dst (cols x rows) = src (rows x cols)^T, both row-major, in square tiles so that both sides
-// stay in cache whatever the row length.
-void transpose(const float* src, std::size_t rows, std::size_t cols, float* dst) {
+// dst (cols x ld, the first `rows` of each row) = src (rows x cols)^T, both row-major, in square
+// tiles so that both sides stay in cache whatever the row length; columns rows..ld of dst are 0.
+void transpose(const float* src, std::size_t rows, std::size_t cols, float* dst, std::size_t ld) {
   constexpr std::size_t kTile = 32;
   for (std::size_t i0 = 0; i0 < rows; i0 += kTile) {
     const std::size_t i1 = std::min(rows, i0 + kTile);
     for (std::size_t j0 = 0; j0 < cols; j0 += kTile) {
       const std::size_t j1 = std::min(cols, j0 + kTile);
       for (std::size_t i = i0; i < i1; ++i)
-        for (std::size_t j = j0; j < j1; ++j) dst[j * rows + i] = src[i * cols + j];
+        for (std::size_t j = j0; j < j1; ++j) dst[j * ld + i] = src[i * cols + j];
     }
   }
+  for (std::size_t j = 0; j < cols && ld > rows; ++j) std::fill(dst + j * ld + rows, dst + (j + 1) * ld, 0.0f);
+}
+void transpose(const float* src, std::size_t rows, std::size_t cols, float* dst) { transpose(src, rows, cols, dst, rows); }
+
+// The row length of the weight pass's transposed operands: the kernel reads MR and NR rows of
+// them at once, and rows a multiple of 2 KiB apart crowd a few sets of the L1 cache and evict
+// each other (on the Zen 5 VM, h = 32: 5 GFLOP/s at 1024-4096 rows against 44 with the padding;
+// h = 256: 35 against 142 at 1024 rows). A few zero columns past the rows move them apart; zeros
+// add exactly nothing to the sums.
+std::size_t padded(std::size_t rows) {
+  std::size_t ld = round_up(rows, 16);
+  if (ld % 512 == 0) ld += 16;
+  return ld;
 }
 
 const kernels::SimdTable& table_for(kernels::Isa isa) {
@@ -84,8 +97,8 @@ GemmLayers GemmLayers::seeded(int layers, std::size_t hidden, std::uint64_t seed
 
 void GemmLayers::reserve(std::size_t rows) const {
   if (rows <= scratch_.rows) return;
-  scratch_.xt = kernels::AlignedBuffer<float>(hidden_ * rows);
-  scratch_.dyt = kernels::AlignedBuffer<float>(hidden_ * rows);
+  scratch_.xt = kernels::AlignedBuffer<float>(hidden_ * padded(rows));
+  scratch_.dyt = kernels::AlignedBuffer<float>(hidden_ * padded(rows));
   scratch_.rows = rows;
 }
 
@@ -107,24 +120,23 @@ void GemmLayers::weight_grad(const float* x, const float* dy, std::size_t rows, 
   if (rows == 0) return;
   const std::size_t h = hidden_;
   reserve(rows);
-  // dW = X^T dY = (X^T) (dY^T)^T: both operands h x rows, read along the rows' sum.
-  transpose(x, rows, h, scratch_.xt.data());
-  transpose(dy, rows, h, scratch_.dyt.data());
-  table_->gemm_nt(scratch_.xt.data(), scratch_.dyt.data(), scratch_.grad.data(), h, h, rows, scratch_.pack_a.data(),
+  // dW = X^T dY = (X^T) (dY^T)^T: both operands h x rows, read along the rows' sum (padded with
+  // zero columns to ld, which the kernel takes as its k).
+  const std::size_t ld = padded(rows);
+  transpose(x, rows, h, scratch_.xt.data(), ld);
+  transpose(dy, rows, h, scratch_.dyt.data(), ld);
+  table_->gemm_nt(scratch_.xt.data(), scratch_.dyt.data(), scratch_.grad.data(), h, h, ld, scratch_.pack_a.data(),
                   scratch_.pack_b.data());
   const float* g = scratch_.grad.data();
   for (std::size_t i = 0; i < h * h; ++i) dw[i] += static_cast<double>(g[i]);
 }
 
 void GemmLayers::update(float* w, const double* dw, double lr) const {
-  const std::size_t h = hidden_;
-  float* wt = w + h * h;
-  for (std::size_t a = 0; a < h; ++a)
-    for (std::size_t b = 0; b < h; ++b) {
-      const float v = static_cast<float>(w[a * h + b] - lr * dw[a * h + b]);
-      w[a * h + b] = v;
-      wt[b * h + a] = v;
-    }
+  const std::size_t h = hidden_, hh = h * h;
+  // W along its rows, then W^T from it in tiles: writing W^T element by element beside W strides
+  // it by h floats (on the Zen 5 VM at h = 256: 239 us per update that way, 26 us this way).
+  for (std::size_t i = 0; i < hh; ++i) w[i] = static_cast<float>(w[i] - lr * dw[i]);
+  transpose(w, h, h, w + hh);
 }
 
 void GemmLayers::forward_ref(const double* w, const double* x, double* y, std::size_t rows) const {

@@ -112,7 +112,7 @@ def training_memory(n, b, s, ranks, m):
 
 def training(runs, ranks):
     """Pipeline-parallel training: every schedule ran, verified, with its model, bubble and memory."""
-    for v in ["serial", "stage_forward", "stage_backward", "stage_weight"]:
+    for v in ["serial", "stage_forward", "stage_backward", "stage_weight", "stage_update"]:
         check(any(n.startswith(f"mpi/training/{v}/") for n in runs), f"no mpi/training/{v} entry")
     for s in SCHEDULES:
         names = [n for n in runs if n.startswith("mpi/training/pipelined/") and n.endswith(f"schedule:{s}")]
@@ -131,10 +131,13 @@ def training(runs, ranks):
             # The model's arithmetic on the measured pass costs (times compared with times would
             # fail on another machine): the bubble is 1 - busy / t_ideal, busy the three passes
             # (and the forward again when it is recomputed).
-            stage = {e: runs[e]["real_time"] * 1e-6 for e in (x["entry"] for x in b["pipebench"]["model"]["stages"])}
-            forward = [t for e, t in stage.items() if e.startswith("mpi/training/stage_forward/")]
-            check(len(stage) == 3 and len(forward) == 1, f"{n}: model stages {list(stage)}")
-            busy = sum(stage.values()) + (forward[0] if s == "gpipe_recompute" else 0)
+            stage = {e.split("/")[2]: runs[e]["real_time"] * 1e-6
+                     for e in (x["entry"] for x in b["pipebench"]["model"]["stages"])}
+            check(sorted(stage) == ["stage_backward", "stage_forward", "stage_update", "stage_weight"],
+                  f"{n}: model stages {list(stage)}")
+            busy = stage["stage_forward"] + stage["stage_backward"] + stage["stage_weight"]
+            busy += stage["stage_forward"] if s == "gpipe_recompute" else 0
+            busy += stage["stage_update"] if s.startswith("pipedream") else 0
             check(abs(b["bubble_model"] - (1 - busy / b["t_ideal"])) < 1e-9, f"{n}: bubble_model is not 1 - busy / t_ideal")
             check(b["speedup_bound"] > 0 and abs(b["speedup_bound"] - b["t_serial"] / b["t_ideal"]) < 1e-9 * b["speedup_bound"],
                   f"{n}: speedup_bound is not t_serial / t_ideal")

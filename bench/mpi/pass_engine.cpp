@@ -44,6 +44,7 @@ std::size_t PassEngine::footprint() const {
   std::size_t weights = 0;
   for (const auto& layer : versions_)
     for (const auto& [v, w] : layer) weights += w.size();
+  for (const auto& w : spare_) weights += w.capacity();
   return (acts_.size() + grads_.size() + out_.size() + dx_.size() + scratch_.size() + weights) * sizeof(float) +
          static_cast<std::size_t>(layers_per_rank_) * net_.gradient_count() * sizeof(double);
 }
@@ -74,12 +75,22 @@ void PassEngine::run(const Plan& plan, mpi::OverlapStats& stats, trace::Lane* la
   // Weights: under flush the network's own, copied once per layout; under the stash rules every
   // pass starts again from them (version 0) and adds a version per weight gradient.
   const bool initial = !versions_.empty() && versions_[0].size() == 1 && versions_[0].begin()->first == 0;
-  if (layout_changed || stash || !initial) {
-    versions_.assign(ulpr, {});
-    for (int local = 0; local < layers_per_rank_; ++local) {
-      const float* w = net_.weights(global_layer(local));
-      versions_[static_cast<std::size_t>(local)].emplace(0, std::vector<float>(w, w + wc));
+  // A vector of wc floats, from the spares when there is one.
+  auto fresh = [&](const float* from) {
+    std::vector<float> w;
+    if (!spare_.empty()) {
+      w = std::move(spare_.back());
+      spare_.pop_back();
     }
+    w.assign(from, from + wc);
+    return w;
+  };
+  if (layout_changed || stash || !initial) {
+    for (auto& held : versions_)
+      for (auto& [number, w] : held) spare_.push_back(std::move(w));
+    versions_.assign(ulpr, {});
+    for (int local = 0; local < layers_per_rank_; ++local)
+      versions_[static_cast<std::size_t>(local)].emplace(0, fresh(net_.weights(global_layer(local))));
   }
   dw_.resize(ulpr);
   for (auto& d : dw_) d.assign(gc, 0.0);
@@ -197,7 +208,7 @@ void PassEngine::run(const Plan& plan, mpi::OverlapStats& stats, trace::Lane* la
     if (drop_first_weight && k == 0) {
       for (int j = 0; stash && j < lc; ++j) {  // the version still comes, unchanged: only the gradient is lost
         auto& held = versions_[static_cast<std::size_t>(c * lc + j)];
-        held.emplace(updates[static_cast<std::size_t>(c)] + 1, std::prev(held.end())->second);
+        held.emplace(updates[static_cast<std::size_t>(c)] + 1, fresh(std::prev(held.end())->second.data()));
       }
       return;
     }
@@ -212,7 +223,7 @@ void PassEngine::run(const Plan& plan, mpi::OverlapStats& stats, trace::Lane* la
       net_.weight_grad(layer_in(c, j) + f, dy_of(c, j) + f, rows, dw_k.data());
       for (std::size_t i = 0; i < gc; ++i) sum[i] += dw_k[i];
       auto& held = versions_[static_cast<std::size_t>(c * lc + j)];
-      std::vector<float> next = std::prev(held.end())->second;
+      std::vector<float> next = fresh(std::prev(held.end())->second.data());
       net_.update(next.data(), dw_k.data(), plan.lr);
       held.emplace(updates[static_cast<std::size_t>(c)] + 1, std::move(next));
     }
@@ -236,7 +247,10 @@ void PassEngine::run(const Plan& plan, mpi::OverlapStats& stats, trace::Lane* la
     }
     for (int j = 0; j < lc; ++j) {
       auto& held = versions_[static_cast<std::size_t>(c * lc + j)];
-      while (held.size() > 1 && held.begin()->first < keep) held.erase(held.begin());
+      while (held.size() > 1 && held.begin()->first < keep) {
+        spare_.push_back(std::move(held.begin()->second));
+        held.erase(held.begin());
+      }
     }
   };
   auto input_grad = [&](int k, int c, bool then_weight) {

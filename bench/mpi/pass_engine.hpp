@@ -100,8 +100,11 @@ class PassEngine {
   // layers' inputs of a forward under recompute, which nothing keeps (scratch_).
   kernels::AlignedBuffer<float> acts_, grads_, out_, dx_, scratch_;
   std::vector<std::vector<double>> dw_;  // per local layer: the summed weight gradient
-  // Per local layer: its weight versions by number (one, 0, under flush).
+  // Per local layer: its weight versions by number (one, 0, under flush); and the storage of
+  // dropped versions, reused for new ones (a fresh 2 h^2-float vector per update would be a
+  // fresh mapping and its page faults each time).
   std::vector<std::map<int, std::vector<float>>> versions_;
+  std::vector<std::vector<float>> spare_;
   std::vector<std::vector<int>> used_;  // [k][c]
   Held peak_;
   std::vector<MPI_Request> recv_forward_, recv_backward_, sends_;

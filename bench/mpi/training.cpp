@@ -114,7 +114,7 @@ class TrainingInstance : public Instance {
     engine.no_stash = training_fault() == "no_stash";
     engine.skip_recompute = training_fault() == "skip_recompute";
   }
-  // The batch, the engine's buffers and the references.
+  // The batch, the engine's buffers and the references, the stage entries' (5 per layer).
   std::size_t footprint() const override {
     std::size_t ref = flush.input_grad.size() * sizeof(double);
     for (const auto& g : flush.weight_grad) ref += g.size() * sizeof(double);
@@ -185,7 +185,7 @@ class TrainingInstance : public Instance {
   StagePasses& stage_passes() {
     if (!stages) {
       const mpi::ReferenceRun acts = mpi::reference(*net, input.data(), rows, {.version = {}, .activations = true});
-      stages = std::make_unique<StagePasses>(*net, rank * kLayersPerRank, kLayersPerRank, rows, acts);
+      stages = std::make_unique<StagePasses>(*net, rank * kLayersPerRank, kLayersPerRank, rows, acts, lr);
     }
     return *stages;
   }
@@ -205,6 +205,10 @@ double training_flops(const TrainingInstance& in, bool recompute) {
   const mpi::Network& net = *in.net;
   const double passes = net.forward_flops() * (recompute ? 2.0 : 1.0) + net.backward_flops() + net.weight_flops();
   return static_cast<double>(in.rows) * net.layers() * passes;
+}
+
+bool stashes(mpi::TrainingSchedule s) {
+  return s == mpi::TrainingSchedule::pipedream || s == mpi::TrainingSchedule::pipedream_vsync;
 }
 
 // The pass costs the list scheduler (zb_v) plans with: the layers' nominal FLOPs per pass, the
@@ -350,7 +354,7 @@ Entry stage_entry(TrainingInstance& in, StagePass pass, int m) {
                            },
                            .poison = [passes] { passes->poison(); },
                            .check = [passes, pass] { return passes->check(pass); },
-                           .flops = passes->flops(pass),
+                           .flops = passes->flops(pass) * (pass == StagePass::update ? m : 1),
                            .overlap = OverlapCounters::compute},
                           0.0);
 }
@@ -414,7 +418,9 @@ Pair make_training_pair(const Suite& suite) {
   Model simulated = own_model([file](const ModelInputs& in) {
     const mpi::TrainingSchedule s = mpi::parse_schedule(in.params.get("schedule"));
     const int m = static_cast<int>(in.params.get_int("microbatches")), ranks = world().size;
-    const double f = in.stages.at("stage_forward"), b = in.stages.at("stage_backward"), w = in.stages.at("stage_weight");
+    const double f = in.stages.at("stage_forward"), b = in.stages.at("stage_backward");
+    // PipeDream's weight gradient makes a new version: its update is part of the pass.
+    const double w = in.stages.at("stage_weight") + (stashes(s) ? in.stages.at("stage_update") : 0.0);
     const mpi::Schedule sch = s == mpi::TrainingSchedule::csv ? schedule_file(file)
                                                                : mpi::make_schedule(s, ranks, m, nominal_costs(in.params));
     const int v = sch.stages_per_rank();
@@ -424,8 +430,10 @@ Pair make_training_pair(const Suite& suite) {
   // The bubble: the share of the time the busiest rank idles, in the model and as measured.
   simulated.metrics = [](const ModelValues& v) {
     Counters out;
+    const mpi::TrainingSchedule s = mpi::parse_schedule(v.params.get("schedule"));
     double busy = v.stages.at("stage_forward") + v.stages.at("stage_backward") + v.stages.at("stage_weight");
-    if (v.params.get("schedule") == "gpipe_recompute") busy += v.stages.at("stage_forward");
+    if (s == mpi::TrainingSchedule::gpipe_recompute) busy += v.stages.at("stage_forward");
+    if (stashes(s)) busy += v.stages.at("stage_update");
     out.push_back({"bubble_model", 1.0 - busy / v.ideal});
     if (auto it = v.measured.find("compute_in_run"); it != v.measured.end() && v.seconds > 0)
       out.push_back({"bubble_measured", 1.0 - it->second / v.seconds});
@@ -453,6 +461,7 @@ Pair make_training_pair(const Suite& suite) {
       stage("stage_forward", StagePass::forward),
       stage("stage_backward", StagePass::backward),
       stage("stage_weight", StagePass::weight),
+      stage("stage_update", StagePass::update),
   };
   if (!training_fault().empty())
     pair.context.push_back({"test_fault", training_fault() + " (wrong on purpose): " +

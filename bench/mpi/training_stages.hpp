@@ -11,13 +11,16 @@
 
 namespace pipebench::bench::mpi_pairs {
 
-enum class StagePass { forward, backward, weight };
+// update: PipeDream's per-microbatch step alone, a new weight version (a copy of the newest)
+// moved by lr / m of the batch's gradient, m times per layer.
+enum class StagePass { forward, backward, weight, update };
 
 class StagePasses {
  public:
   // Layers [first_layer, first_layer + count) of `net` over the batch of `rows` rows, their
   // inputs and output gradients taken from `ref` (a reference run with activations).
-  StagePasses(const mpi::Network& net, int first_layer, int count, std::size_t rows, const mpi::ReferenceRun& ref);
+  StagePasses(const mpi::Network& net, int first_layer, int count, std::size_t rows, const mpi::ReferenceRun& ref,
+              double lr);
 
   // Microbatch by microbatch, every layer of each before the next, as a rank runs them in a
   // schedule.
@@ -39,6 +42,11 @@ class StagePasses {
   // rounded to float), the pass's output, and what the forward and backward passes must give.
   kernels::AlignedBuffer<float> in_, dy_, out_, want_forward_, want_backward_;
   std::vector<std::vector<double>> dw_, want_weight_;  // per layer
+  // update: per layer the newest version and the one being made; lr, and how many steps the last
+  // run took.
+  const double lr_;
+  std::vector<std::vector<float>> newest_, next_;
+  int steps_ = 0;
 };
 
 }  // namespace pipebench::bench::mpi_pairs
