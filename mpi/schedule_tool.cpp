@@ -23,9 +23,11 @@ namespace {
 constexpr const char* kUsage =
     "usage:\n"
     "  pipebench-schedule write --schedule NAME --ranks P --microbatches M [--out FILE]\n"
+    "                           [--forward F --backward B --weight W]\n"
     "      the schedule as CSV, one row per rank, as PyTorch's pipelining writes and loads them\n"
     "      (torch.distributed.pipelining, format \"compute_only\"); to stdout, or to FILE (written\n"
-    "      whole or not at all)\n"
+    "      whole or not at all); zb_v is planned at the pass costs given (1 each by default; the\n"
+    "      training pair plans at its layers' FLOPs per pass: elementwise about 1 : 2 : 1)\n"
     "  pipebench-schedule check FILE [--microbatches M] [--forward F] [--backward B] [--weight W]\n"
     "      reads FILE, checks it complete, ordered and deadlock-free, and prints its simulation at\n"
     "      those costs of one pass of one microbatch through one stage (1 each by default); with\n"
@@ -125,7 +127,7 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 int write_command(const std::vector<std::string>& args) {
-  const Args a = parse_args(args, {"--schedule", "--ranks", "--microbatches", "--out"});
+  const Args a = parse_args(args, {"--schedule", "--ranks", "--microbatches", "--out", "--forward", "--backward", "--weight"});
   if (!a.positional.empty()) throw UsageError("write: unexpected argument '" + a.positional[0] + "'");
   const std::string& name = required(a, "--schedule");
   const int ranks = parse_positive("--ranks", required(a, "--ranks"), kMaxRanks);
@@ -137,7 +139,11 @@ int write_command(const std::vector<std::string>& args) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(std::string("--schedule: ") + e.what());
   }
-  const std::string text = pm::write_csv(pm::make_schedule(kind, ranks, microbatches));
+  pm::PassCosts plan;
+  if (a.options.count("--forward")) plan.forward = parse_cost("--forward", a.options.at("--forward"));
+  if (a.options.count("--backward")) plan.backward = parse_cost("--backward", a.options.at("--backward"));
+  if (a.options.count("--weight")) plan.weight = parse_cost("--weight", a.options.at("--weight"));
+  const std::string text = pm::write_csv(pm::make_schedule(kind, ranks, microbatches, plan));
   if (const auto out = a.options.find("--out"); out != a.options.end())
     write_file(out->second, text);
   else
