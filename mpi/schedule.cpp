@@ -548,12 +548,16 @@ int in_flight_formula(TrainingSchedule s, int p, int m, int r) {
     case TrainingSchedule::pipedream:
     case TrainingSchedule::pipedream_vsync: return std::min(m, p - r);
     case TrainingSchedule::zb_h2: return std::min(m, 2 * p - 1);
+    // Megatron's warm-up of 2(p - r - 1) + (v - 1) p forwards over v = 2 stages, then one more:
+    // every forward when m = p.
+    case TrainingSchedule::interleaved: return m == p ? 2 * m : std::min(2 * m, 2 * (p - r - 1) + p + 1);
     default: return -1;
   }
 }
 
 int activations_formula(TrainingSchedule s, int p, int m, int r, int lc) {
   if (s == TrainingSchedule::gpipe_recompute) return m + lc - 1;
+  if (s == TrainingSchedule::zb_v) return -1;
   const int f = in_flight_formula(s, p, m, r);
   return f < 0 ? -1 : f * lc;
 }

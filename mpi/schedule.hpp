@@ -132,8 +132,9 @@ Simulation simulate(const Schedule& schedule, int microbatches, const PassCosts&
 // Closed forms the tests and the pair hold the simulation and the engine to (m microbatches,
 // p ranks, l layers per stage):
 // the most stage-activations rank `rank` holds: gpipe m; 1f1b, zero_bubble, pipedream min(m, p - r);
-// zb_h2 min(m, 2p - 1); gpipe_recompute m; -1 where there is no closed form (interleaved,
-// zb_v, csv: the simulation's)
+// zb_h2 min(m, 2p - 1); gpipe_recompute m; interleaved (stages of either chunk) 2m when m = p,
+// else min(2m, 2(p - r - 1) + p + 1); -1 where there is no closed form (zero_bubble, zb_v, csv:
+// the simulation's; zero_bubble holds at most p, zb_v at most 2p, schedule_test checks)
 int in_flight_formula(TrainingSchedule s, int ranks, int microbatches, int rank);
 // layer inputs held at the peak: in-flight * l, except gpipe_recompute: m + l - 1
 int activations_formula(TrainingSchedule s, int ranks, int microbatches, int rank, int layers_per_stage);

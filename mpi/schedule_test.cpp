@@ -64,8 +64,15 @@ TEST(Schedule, EveryScheduleIsCompleteAndDeadlockFree) {
             EXPECT_EQ(sim.peak_activations_rank[ur], a);
           }
           EXPECT_EQ(sim.peak_versions_rank[ur], pm::versions_formula(s, p, m, r));
-          // What no schedule may exceed: every microbatch on every stage of the rank.
+          // What no schedule may exceed: every microbatch on every stage of the rank; and the
+          // zero-bubble schedules without a closed form hold 1F1B's memory at most.
           EXPECT_LE(sim.peak_in_flight_rank[ur], m * v);
+          if (s == pm::TrainingSchedule::zero_bubble) {
+            EXPECT_LE(sim.peak_in_flight_rank[ur], p);
+          }
+          if (s == pm::TrainingSchedule::zb_v) {
+            EXPECT_LE(sim.peak_in_flight_rank[ur], 2 * p);
+          }
         }
       }
   }

@@ -94,7 +94,8 @@ def training_memory(n, b, s, ranks, m):
     v = 2 if s in TWO_STAGES else 1
     layers = 2 // v
     in_flight = {"gpipe": m, "gpipe_recompute": m, "1f1b": min(m, ranks), "pipedream": min(m, ranks),
-                 "pipedream_vsync": min(m, ranks), "zero_bubble": min(m, ranks), "zb_h2": min(m, 2 * ranks - 1)}.get(s)
+                 "pipedream_vsync": min(m, ranks), "zero_bubble": min(m, ranks), "zb_h2": min(m, 2 * ranks - 1),
+                 "interleaved": 2 * m if m == ranks else min(2 * m, 3 * ranks - 1)}.get(s)
     if in_flight is not None:
         check(b["peak_in_flight"] == in_flight, f"{n}: peak_in_flight {b['peak_in_flight']}, expected {in_flight}")
     if s == "zb_v":  # 2p stage-activations of one layer each: 1F1B's p of two
@@ -288,6 +289,21 @@ def training_csv(binary, mpiexec):
                   f"{text!r}: exit {r.returncode}, {lines}")
         r = mpirun(mpiexec, 2, binary, *TINY, "--schedule", "csv", "--benchmark_filter=mpi/training/pipelined/")
         check(r.returncode == 2 and any("needs --schedule-file" in l for l in ours(r.stderr)), f"no file: {r.stderr[-500:]}")
+        # On 4 ranks: GPipe written out by hand, PyTorch's B (a whole backward) after every F.
+        gpipe4 = os.path.join(tmp, "gpipe4.csv")
+        with open(gpipe4, "w") as f:
+            for r in range(4):
+                f.write(",".join([f"{r}F{k}" for k in range(4)] + [f"{r}B{k}" for k in range(4)]) + "\n")
+        doc, _ = run_and_load(mpiexec, 4, binary, "--schedule", "csv", "--schedule-file", gpipe4, "--microbatches", "4",
+                              "--benchmark_filter=mpi/training/pipelined/")
+        for b in doc["benchmarks"]:
+            check(not b.get("error_occurred") and b["peak_in_flight"] == 4, f"4 ranks {b['name']}: {b.get('error_message')}")
+        # A file for 4 ranks run on 2: a skip that says how many it needs.
+        doc, _ = run_and_load(mpiexec, 2, binary, "--schedule", "csv", "--schedule-file", gpipe4, "--microbatches", "4",
+                              "--benchmark_filter=mpi/training/pipelined/")
+        for b in doc["benchmarks"]:
+            check(b.get("error_message", "").startswith(f"skipped: {gpipe4} is a schedule for 4 ranks"),
+                  f"{b['name']}: {b.get('error_message')!r}")
 
 
 def schedule_tool(tool, _mpiexec):
