@@ -139,7 +139,8 @@ std::vector<std::vector<Op>> zero_bubble(int p, int m) {
 
 // ZB-H2: 2(p - r) - 2 forwards before the first input gradient, so rank r holds 2(p - r) - 1 in
 // 1F1B's steady state, and up to 2r weight gradients pending: every rank holds up to 2p - 1
-// microbatches (min(m, 2p - 1) on each, schedule_test checks), and the weight gradients fill the drain. At unit-cost construction this reaches
+// microbatches (min(m, 2p - 1) on each, schedule_test checks), and the weight gradients fill
+// the drain. Built at unit costs, it reaches
 // m (F + B + W) + (p - 1) max(F, F + B - 2W) once m >= 2p - 1: the start-up (p - 1) F the last
 // rank waits for is the floor with a flush, and the paper's (p - 1)(F + B - 2W) when B > 2W
 // (schedule_test checks it).
@@ -149,11 +150,13 @@ std::vector<std::vector<Op>> zb_h2(int p, int m) {
 
 // ZB-V: a list scheduler over split backwards, run at the costs it plans with (as the zero-bubble
 // paper builds its schedules from profiled pass times: built at unit costs and run at 1 : 2 : 1,
-// a V schedule is 1.2-1.4x slower than one built at 1 : 2 : 1). A free rank runs,
-// of what is ready, the input gradient of its oldest microbatch (the latest stage on a tie), else
-// the forward of its oldest one (the same tie) while it holds fewer than cap[r] stage-activations,
-// else its oldest pending weight gradient (which frees one), else it waits for the next message.
-// Forwards and input gradients of a stage go in microbatch order.
+// a V schedule of this one policy was 1.1-1.4x slower than one built at 1 : 2 : 1, p = 2..8,
+// m = 8..24). A free rank runs, of what is ready, the input gradient of its oldest microbatch
+// (the latest stage on a tie), else the forward of its oldest one (the same tie) while it holds
+// fewer than cap[r] stage-activations, else its oldest pending weight gradient (which frees one),
+// else it waits for the next message; the policy may put forwards first, or a weight gradient
+// before a forward once more than weight_limit are pending. Forwards and input gradients of a
+// stage go in microbatch order.
 struct ListPolicy {
   bool forward_first = false;  // a ready forward (under the cap) before a ready input gradient
   int weight_limit = 1 << 30;  // more weight gradients pending than this: one runs before a forward

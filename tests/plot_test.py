@@ -20,6 +20,8 @@ gantt:   Gantt figures of timelines (synthetic: a serial and two-stage cpu pair 
          chunk an incomplete timeline lacks; a timeline given alone; --gantt REGEX; and in the
          figure itself a row per lane, a bar per stage interval, numbers only where they fit, the
          serial median and the bubble (this case re-runs itself with a python3 that has matplotlib).
+styles:  no two series of a figure look alike: one varying parameter with more values than the
+         palette has colours (the nine training schedules) gives the ones past it new markers.
 trace:   scripts/pipebench_trace.py: problems() finds a duplicated item, a missing item and
          overlapping intervals in one lane; idle_share_of_busiest() of a hand-built two-process
          timeline is the hand-computed share; unreadable files are one-line errors; resolve().
@@ -897,8 +899,23 @@ def trace():
           "two-process timeline is the hand-computed 0.2")
 
 
+def styles():
+    from pipebench_plot.style import PALETTE, Series
+    for count in [3, len(PALETTE), len(PALETTE) + 1, 2 * len(PALETTE) + 3]:
+        keys = [("run", "pipelined", (("schedule", f"s{i}"),)) for i in range(count)]
+        series = Series(keys)
+        looks = {(series.style(k)["color"], series.style(k)["marker"]) for k in keys}
+        check(len(looks) == count, f"{count} series, {len(looks)} distinct colour and marker pairs")
+    # Two parameters: the one with more values picks the colour, the other the marker.
+    keys = [("run", "pipelined", (("layer", l), ("schedule", f"s{i}"))) for l in ("a", "b") for i in range(9)]
+    series = Series(keys)
+    check(len({(series.style(k)["color"], series.style(k)["marker"]) for k in keys}) == 18, "2 x 9 series alike")
+    print("plot_test: up to 19 series of one parameter and 2 x 9 of two all differ in colour or marker")
+
+
 if __name__ == "__main__":
-    cases = {"figures": figures, "errors": errors, "streams": streams, "chase": chase, "gantt": gantt, "trace": trace}
+    cases = {"figures": figures, "errors": errors, "streams": streams, "chase": chase, "gantt": gantt, "trace": trace,
+             "styles": styles}
     if len(sys.argv) < 2 or sys.argv[1] not in cases:
         print(f"usage: plot_test.py {'|'.join(cases)} [CHECKOUT]", file=sys.stderr)
         sys.exit(2)

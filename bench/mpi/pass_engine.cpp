@@ -94,7 +94,8 @@ void PassEngine::run(const Plan& plan, mpi::OverlapStats& stats, trace::Lane* la
   }
   dw_.resize(ulpr);
   for (auto& d : dw_) d.assign(gc, 0.0);
-  std::vector<double> dw_k(stash ? gc : 0);
+  std::vector<double>& dw_k = dw_k_;  // kept across runs: h^2 doubles allocated once, not per pass
+  if (stash) dw_k.resize(gc);
   used_.assign(static_cast<std::size_t>(m), std::vector<int>(static_cast<std::size_t>(v), 0));
   std::vector<std::vector<bool>> forwarded(static_cast<std::size_t>(v), std::vector<bool>(static_cast<std::size_t>(m), false)),
       weighted = forwarded;

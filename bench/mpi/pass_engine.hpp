@@ -100,6 +100,7 @@ class PassEngine {
   // layers' inputs of a forward under recompute, which nothing keeps (scratch_).
   kernels::AlignedBuffer<float> acts_, grads_, out_, dx_, scratch_;
   std::vector<std::vector<double>> dw_;  // per local layer: the summed weight gradient
+  std::vector<double> dw_k_;             // the stash rules: one microbatch's, for its update
   // Per local layer: its weight versions by number (one, 0, under flush); and the storage of
   // dropped versions, reused for new ones (a fresh 2 h^2-float vector per update would be a
   // fresh mapping and its page faults each time).

@@ -97,18 +97,18 @@ class TrainingInstance : public Instance {
         engine(*net, kLayersPerRank, rank, ranks, input.data(), rows) {
     kernels::fill_uniform(input.data(), n, seed, 0, 0.5f, 1.5f);
     flush = mpi::reference(*net, input.data(), rows, {.version = {}, .input_grads = rank == 0});
-    // PipeDream's step: every weight moves by at most a quarter over a whole pass (positive
-    // stays positive, and a microbatch run with the wrong version differs by 1/(4m) of a step).
+    // PipeDream's step: the m updates of a pass add up to about the batch's gradient, so with
+    // lr a quarter of the smallest w / dw every weight falls by about a quarter at most over a
+    // pass and stays positive (the error bound needs it), while each update still moves the
+    // weights by far more than that bound (a microbatch run with the wrong version shows).
     lr = 0.0;
     for (int l = 0; l < net->layers(); ++l) {
-      double w = 0.0, g = 0.0;
       const float* wl = net->weights(l);
-      for (std::size_t i = 0; i < net->weight_count(); ++i) w += std::fabs(wl[i]);
-      for (double d : flush.weight_grad[static_cast<std::size_t>(l)]) g += std::fabs(d);
-      w /= static_cast<double>(net->weight_count());
-      g /= static_cast<double>(net->gradient_count());
-      const double step = 0.25 * w / g;
-      lr = l == 0 ? step : std::min(lr, step);
+      const auto& g = flush.weight_grad[static_cast<std::size_t>(l)];
+      for (std::size_t i = 0; i < g.size(); ++i) {
+        const double step = 0.25 * wl[i] / g[i];
+        lr = lr == 0.0 ? step : std::min(lr, step);
+      }
     }
     engine.drop_first_weight = training_fault() == "skip_weight" && rank == ranks - 1;
     engine.no_stash = training_fault() == "no_stash";

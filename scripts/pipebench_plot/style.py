@@ -137,6 +137,9 @@ class Series:
                             key=lambda t: [sort_key(x) for x in t])  # typed values: numbers and words
             ci = values.index(get(key[2], main))
             mi = others.index(tuple(get(key[2], k) for k in self.vary if k != main) + (key[1],))
+            # More values of it than colours (nine training schedules): the ones past the palette
+            # come round to its colours again, with markers of their own.
+            mi += (ci // len(PALETTE)) * len(others)
         color = PALETTE[ci % len(PALETTE)]
         return {"color": color, "marker": MARKERS[mi % len(MARKERS)], "linestyle": ["-", "-.", ":"][oi % 3],
                 "markerfacecolor": color if oi % 2 == 0 else "white", "markeredgewidth": 0.7}
