@@ -141,21 +141,6 @@ double ElementwiseLayers::input_grad(const std::vector<double>& a, const std::ve
   return dy[0] * (1.0 + weights_[0] * q(a[0]).second);
 }
 
-ElementwiseLayers::BatchGradients ElementwiseLayers::batch_gradients(const float* x, std::size_t n,
-                                                                     bool input_grads) const {
-  const auto count = static_cast<std::size_t>(layers());
-  BatchGradients g;
-  g.weight.assign(count, 0.0);
-  if (input_grads) g.input.resize(n);
-  std::vector<double> a(count + 1), dy(count);
-  for (std::size_t i = 0; i < n; ++i) {
-    reference(x[i], a, dy);
-    if (input_grads) g.input[i] = input_grad(a, dy);
-    for (std::size_t l = 0; l < count; ++l) g.weight[l] += dy[l] * q(a[l]).first;
-  }
-  return g;
-}
-
 double ElementwiseLayers::tolerance() const {
   return kernels::gamma_float(4.0 * (effective_degree() + 8) * (2.0 * layers() + 2));
 }

@@ -60,15 +60,9 @@ class ElementwiseLayers : public Network {
   // For one input value x0: a[l] the input of layer l (a[L] the output), dy[l] the loss's
   // gradient at layer l's output. Both sized layers() + 1 and layers().
   void reference(double x0, std::vector<double>& a, std::vector<double>& dy) const;
-  // The loss's gradient at the network's input, from reference()'s a and dy.
+  // The loss's gradient at the network's input, from reference()'s a and dy. (A batch's
+  // gradients, microbatch by microbatch: mpi::reference, network.hpp.)
   double input_grad(const std::vector<double>& a, const std::vector<double>& dy) const;
-  // Over a batch of `n` values: the weight gradient of every layer (summed over the batch) and,
-  // with `input_grads`, every value's input gradient.
-  struct BatchGradients {
-    std::vector<double> weight;  // per layer
-    std::vector<double> input;   // per value, or empty
-  };
-  BatchGradients batch_gradients(const float* x, std::size_t n, bool input_grads) const;
 
   // The relative error bound of any float result through the whole network: every pass is
   // Horner steps (2 roundings each) and a few more operations on positive terms, carried through

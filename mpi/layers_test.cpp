@@ -88,9 +88,9 @@ TEST(Layers, WeightGradientIsTheDerivativeOfTheLoss) {
   const double h = 1.0 / 1024;
   const auto net = exact_weights(degree);
   const std::vector<float> x = batch(16, 5);
-  const auto grads = net.batch_gradients(x.data(), x.size(), false);
-  ASSERT_EQ(grads.weight.size(), 4u);
-  EXPECT_TRUE(grads.input.empty());
+  const auto grads = pm::reference(net, x.data(), x.size(), {});
+  ASSERT_EQ(grads.weight_grad.size(), 4u);
+  EXPECT_TRUE(grads.input_grad.empty());
   for (int l = 0; l < net.layers(); ++l) {
     std::vector<float> up = {0.25f, 0.375f, 0.125f, 0.5f}, down = up;
     up[static_cast<std::size_t>(l)] += static_cast<float>(h);
@@ -98,19 +98,21 @@ TEST(Layers, WeightGradientIsTheDerivativeOfTheLoss) {
     const pm::ElementwiseLayers net_up(up, degree), net_down(down, degree);
     double fd = 0.0;
     for (float v : x) fd += (loss(net_up, v) - loss(net_down, v)) / (2 * h);
-    EXPECT_LE(rel(grads.weight[static_cast<std::size_t>(l)], fd), 1e-5) << "layer " << l;
+    EXPECT_LE(rel(grads.weight_grad[static_cast<std::size_t>(l)][0], fd), 1e-5) << "layer " << l;
   }
 }
 
 TEST(Layers, BatchInputGradientsAreTheValuesOwn) {
   const auto net = exact_weights(8);
   const std::vector<float> x = batch(100, 9);
-  const auto grads = net.batch_gradients(x.data(), x.size(), true);
-  ASSERT_EQ(grads.input.size(), x.size());
+  pm::ReferenceRequest request;
+  request.input_grads = true;
+  const auto grads = pm::reference(net, x.data(), x.size(), request);
+  ASSERT_EQ(grads.input_grad.size(), x.size());
   std::vector<double> a(5), dy(4);
   for (std::size_t i = 0; i < x.size(); ++i) {
     net.reference(x[i], a, dy);
-    EXPECT_EQ(grads.input[i], net.input_grad(a, dy));
+    EXPECT_EQ(grads.input_grad[i], net.input_grad(a, dy));
   }
 }
 
