@@ -50,6 +50,8 @@ std::size_t Topology::cache_bytes(int level) const {
   return 0;
 }
 
+kernels::CacheGeometry Topology::cache_geometry() const { return {cache_bytes(1), cache_bytes(2), effective_l3()}; }
+
 std::size_t Topology::effective_l3() const {
   constexpr std::size_t kClamp = std::size_t{32} << 20;
   const std::size_t l3 = cache_bytes(3);

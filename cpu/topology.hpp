@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <string>
 
+#include "gemm_blocking.hpp"
+
 struct hwloc_topology;
 
 namespace pipebench::cpu {
@@ -25,6 +27,8 @@ class Topology {
   // a point meant to sit in L3 is placed at half of this, so it is clamped to 32 MiB, the
   // largest L3 one core complex has on current x86 parts.
   std::size_t effective_l3() const;
+  // L1d, L2 and effective_l3(): what the GEMM's cache blocks are derived from.
+  kernels::CacheGeometry cache_geometry() const;
   // "1 package, 2 cores, 2 PUs, 1 NUMA node; L1d 48 KiB, L2 1 MiB, L3 32 MiB"
   std::string summary() const;
 

@@ -1,4 +1,5 @@
 // Public entry points of the vector kernels: argument checks, then the chosen ISA's table.
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -32,20 +33,33 @@ double poly_sum(const float* x, std::size_t n, int degree, Isa isa) {
   return table_for(isa).poly_sum(x, n, degree);
 }
 
-BlockedGemm::BlockedGemm(Isa isa)
+// The packing's vector stores may run one vector past a strip (simd_impl.hpp, pack).
+constexpr std::size_t kPackSlack = 16;
+
+std::size_t gemm_pack_a_floats(GemmTile tile, const GemmBlocking& blocking) {
+  const auto mr = static_cast<std::size_t>(tile.mr);
+  return (blocking.mc + mr - 1) / mr * mr * blocking.kc + kPackSlack;
+}
+
+std::size_t gemm_pack_b_floats(GemmTile tile, const GemmBlocking& blocking, std::size_t n) {
+  const auto nr = static_cast<std::size_t>(tile.nr);
+  return (std::min(blocking.nc, n) + nr - 1) / nr * nr * blocking.kc + kPackSlack;
+}
+
+BlockedGemm::BlockedGemm(Isa isa, const CacheGeometry& caches)
     : table_(&table_for(isa)),
-      pack_a_(table_->gemm.mc * table_->gemm.kc),
-      pack_b_(table_->gemm.nc * table_->gemm.kc) {}
+      blocking_(derive_gemm_blocking(table_->gemm_tile, caches)),
+      pack_a_(gemm_pack_a_floats(table_->gemm_tile, blocking_)),
+      pack_b_(gemm_pack_b_floats(table_->gemm_tile, blocking_, blocking_.nc)) {}
 
 void BlockedGemm::operator()(const float* a, const float* b, float* c, std::size_t n) {
-  table_->gemm_nt(a, b, c, n, n, n, pack_a_.data(), pack_b_.data());
+  table_->gemm_nt(a, b, c, n, n, n, blocking_, pack_a_.data(), pack_b_.data());
 }
 
 std::string BlockedGemm::describe() const {
-  const GemmShape& g = table_->gemm;
-  return std::string(isa_name(table_->isa)) + " " + std::to_string(g.mr) + "x" + std::to_string(g.nr) +
-         " register tile, mc " + std::to_string(g.mc) + " kc " + std::to_string(g.kc) + " nc " +
-         std::to_string(g.nc);
+  const GemmTile& t = table_->gemm_tile;
+  return std::string(isa_name(table_->isa)) + " " + std::to_string(t.mr) + "x" + std::to_string(t.nr) +
+         " register tile, " + kernels::describe(blocking_);
 }
 
 }  // namespace pipebench::kernels

@@ -19,19 +19,21 @@ void matmul_serial(const float* a, const float* b, float* c, std::size_t n);
 // pair measures vector chains; the blocked kernel measures everything together).
 void matmul_chains(const float* a, const float* b, float* c, std::size_t n, int chains);
 
-// Register-blocked, packed GEMM. Owns its packing buffers so the timed call allocates
-// nothing (as OpenBLAS keeps its own buffer pool).
+// Register-blocked, packed GEMM, its cache blocks from `caches` (gemm_blocking.hpp). Owns
+// its packing buffers so the timed call allocates nothing (as OpenBLAS keeps its own pool).
 class BlockedGemm {
  public:
-  explicit BlockedGemm(Isa isa);
+  BlockedGemm(Isa isa, const CacheGeometry& caches);
   void operator()(const float* a, const float* b, float* c, std::size_t n);
   Isa isa() const { return table_->isa; }
-  const GemmShape& shape() const { return table_->gemm; }
-  // e.g. "avx512 12x32 register tile, mc 384 kc 256 nc 4096"
+  GemmTile tile() const { return table_->gemm_tile; }
+  const GemmBlocking& blocking() const { return blocking_; }
+  // e.g. "avx512 14x32 register tile, mc 868 kc 224 nc 8192"
   std::string describe() const;
 
  private:
   const SimdTable* table_;
+  GemmBlocking blocking_;
   AlignedBuffer<float> pack_a_, pack_b_;
 };
 

@@ -3,7 +3,5 @@
 #define PIPEBENCH_SIMD_ISA avx2
 #define PIPEBENCH_SIMD_WIDTH 8
 #define PIPEBENCH_GEMM_MR 6
-#define PIPEBENCH_GEMM_KC 256
-#define PIPEBENCH_GEMM_MC 192
 #define PIPEBENCH_SIMD_TABLE kSimdAvx2
 #include "simd_impl.hpp"

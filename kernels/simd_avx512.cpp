@@ -4,7 +4,5 @@
 #define PIPEBENCH_SIMD_ISA avx512
 #define PIPEBENCH_SIMD_WIDTH 16
 #define PIPEBENCH_GEMM_MR 14
-#define PIPEBENCH_GEMM_KC 384
-#define PIPEBENCH_GEMM_MC 336
 #define PIPEBENCH_SIMD_TABLE kSimdAvx512
 #include "simd_impl.hpp"

@@ -3,7 +3,5 @@
 #define PIPEBENCH_SIMD_ISA generic
 #define PIPEBENCH_SIMD_WIDTH 4
 #define PIPEBENCH_GEMM_MR 6
-#define PIPEBENCH_GEMM_KC 256
-#define PIPEBENCH_GEMM_MC 192
 #define PIPEBENCH_SIMD_TABLE kSimdGeneric
 #include "simd_impl.hpp"

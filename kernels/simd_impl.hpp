@@ -12,9 +12,9 @@
 
 #include "simd.hpp"
 
-#if !defined(PIPEBENCH_SIMD_WIDTH) || !defined(PIPEBENCH_GEMM_MR) || !defined(PIPEBENCH_GEMM_KC) || \
-    !defined(PIPEBENCH_GEMM_MC) || !defined(PIPEBENCH_SIMD_ISA) || !defined(PIPEBENCH_SIMD_TABLE)
-#error "define PIPEBENCH_SIMD_ISA, _WIDTH, PIPEBENCH_GEMM_MR, _KC, _MC and PIPEBENCH_SIMD_TABLE"
+#if !defined(PIPEBENCH_SIMD_WIDTH) || !defined(PIPEBENCH_GEMM_MR) || !defined(PIPEBENCH_SIMD_ISA) || \
+    !defined(PIPEBENCH_SIMD_TABLE)
+#error "define PIPEBENCH_SIMD_ISA, _WIDTH, PIPEBENCH_GEMM_MR and PIPEBENCH_SIMD_TABLE"
 #endif
 
 namespace pipebench::kernels {
@@ -122,29 +122,79 @@ double poly_sum(const float* x, std::size_t n, int degree) {
 // Loop order and blocking after Goto & van de Geijn, "Anatomy of high-performance matrix
 // multiplication" (ACM TOMS 34(3), 2008): a kc x NR panel of B stays in L1 while MR x kc
 // panels of A stream from L2; MR x NR accumulators live in registers for the whole kc loop.
+// The register tile is fixed per ISA (it is the register file); the cache blocks mc, kc, nc
+// come from the machine's caches at run time (blocking.hpp).
 
 constexpr int MR = PIPEBENCH_GEMM_MR;
 constexpr int NV = 2;  // vectors per tile row
 constexpr int NR = NV * W;
-constexpr std::size_t KC = PIPEBENCH_GEMM_KC;
-constexpr std::size_t MC = PIPEBENCH_GEMM_MC;
-constexpr std::size_t NC = 4096;
+
+// ---- packing: strips of a row-major matrix, transposed W x W at a time ----------------
+// The kernel reads both operands along k, so packing is a transpose: done element by element,
+// it cost a third of the whole call at n = 256 and a tenth at 1024 (perf, on a Zen 5 core).
+typedef int Mask __attribute__((vector_size(W * sizeof(int))));
+
+// The shuffle masks of one stage of the block-swap transpose: for rows a and b = a + T, the
+// upper-right and lower-left T x T blocks of every 2T x 2T block trade places.
+template <int T, bool Upper, int... E>
+constexpr Mask swap_mask(std::integer_sequence<int, E...>) {
+  return Mask{(Upper ? (E % (2 * T) < T ? E : W + E - T) : (E % (2 * T) < T ? E + T : W + E))...};
+}
+
+// v[k][r] = v[r][k]: log2(W) stages of shuffles, each stage swapping one bit of the row index
+// with the same bit of the column index.
+template <int T>
+inline void transpose_block(V (&v)[W]) {
+  constexpr Mask upper = swap_mask<T, true>(std::make_integer_sequence<int, W>{});
+  constexpr Mask lower = swap_mask<T, false>(std::make_integer_sequence<int, W>{});
+#pragma GCC unroll 16
+  for (int i = 0; i < W; ++i) {
+    if ((i & T) != 0) continue;
+    const V a = v[i], b = v[i + T];
+    v[i] = __builtin_shuffle(a, b, upper);
+    v[i + T] = __builtin_shuffle(a, b, lower);
+  }
+  if constexpr (T > 1) transpose_block<T / 2>(v);
+}
 
 // rows (<= R) rows of a row-major matrix, kc columns from src, into dst[k * R + r]; rows past
-// the edge are zeros so the micro-kernel never branches.
+// the edge are zeros so the micro-kernel never branches. W rows at a time are transposed in
+// registers; when R is not a multiple of W the last group's stores run past its k's R values
+// into the next k's, which the groups before it overwrite afterwards (hence the descending group
+// order), and up to W - 1 floats past the strip (gemm_pack_*_floats leave room for them).
 template <int R>
 void pack(const float* src, std::size_t ld, std::size_t rows, std::size_t kc, float* dst) {
-  for (std::size_t r = 0; r < rows; ++r) {
-    const float* s = src + r * ld;
-    for (std::size_t k = 0; k < kc; ++k) dst[k * R + r] = s[k];
+  constexpr int G = (R + W - 1) / W;
+  std::size_t k = 0;
+  for (; k + W <= kc; k += W) {
+#pragma GCC unroll 4
+    for (int g = G - 1; g >= 0; --g) {
+      V t[W];
+#pragma GCC unroll 16
+      for (int r = 0; r < W; ++r) {
+        const std::size_t row = static_cast<std::size_t>(g * W + r);
+        t[r] = row < rows ? load(src + row * ld + k) : V{};
+      }
+      transpose_block<W / 2>(t);
+#pragma GCC unroll 16
+      for (int kk = 0; kk < W; ++kk) store(dst + (k + static_cast<std::size_t>(kk)) * R + g * W, t[kk]);
+    }
   }
-  for (std::size_t r = rows; r < static_cast<std::size_t>(R); ++r)
-    for (std::size_t k = 0; k < kc; ++k) dst[k * R + r] = 0.0f;
+  for (; k < kc; ++k)
+    for (std::size_t r = 0; r < static_cast<std::size_t>(R); ++r) dst[k * R + r] = r < rows ? src[r * ld + k] : 0.0f;
 }
 
 // c[0:MR][0:NR] (row stride ldc) = (accumulate ? c : 0) + ap * bp over kc.
 inline void micro_kernel(std::size_t kc, const float* __restrict ap, const float* __restrict bp,
                          float* __restrict c, std::size_t ldc, bool accumulate) {
+  // The C tile is read and written only after the kc loop; its MR rows lie ldc floats apart,
+  // often outside every cache once C outgrows L2. Asking for them now lets the misses overlap
+  // the loop instead of stalling the stores at its end.
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + NR - 1, 1);
+  }
   V acc[MR][NV] = {};
   for (std::size_t k = 0; k < kc; ++k) {
     V b[NV];
@@ -167,7 +217,8 @@ inline void micro_kernel(std::size_t kc, const float* __restrict ap, const float
 }
 
 void gemm_nt(const float* a, const float* b, float* c, std::size_t m, std::size_t n, std::size_t k,
-             float* pack_a, float* pack_b) {
+             const GemmBlocking& blocking, float* pack_a, float* pack_b) {
+  const std::size_t MC = blocking.mc, KC = blocking.kc, NC = blocking.nc;
   if (k == 0) {
     std::memset(c, 0, m * n * sizeof(float));
     return;
@@ -234,7 +285,7 @@ constexpr SimdTable make_table(std::integer_sequence<int, K...>) {
       .sumsq = {&sumsq<K + 1>...},
       .poly_sum = &poly_sum,
       .gemm_nt = &gemm_nt,
-      .gemm = GemmShape{MR, NR, MC, KC, NC},
+      .gemm_tile = GemmTile{MR, NR},
       .fma_probe = &fma_probe,
       .fma_probe_chains = kProbeChains,
   };

@@ -62,8 +62,12 @@ GemmLayers::Scratch& GemmLayers::Scratch::operator=(const Scratch& other) {
   return *this;
 }
 
-GemmLayers::GemmLayers(std::size_t hidden, const std::vector<float>& weights, kernels::Isa isa)
-    : table_(&table_for(isa)), hidden_(hidden), layers_(0) {
+GemmLayers::GemmLayers(std::size_t hidden, const std::vector<float>& weights, kernels::Isa isa,
+                       const kernels::CacheGeometry& caches)
+    : table_(&table_for(isa)),
+      blocking_(kernels::derive_gemm_blocking(table_->gemm_tile, caches)),
+      hidden_(hidden),
+      layers_(0) {
   const std::size_t h = hidden, hh = h * h;
   if (h == 0 || weights.empty() || weights.size() % hh != 0)
     throw std::invalid_argument("gemm layers: " + std::to_string(weights.size()) + " weights are not whole " +
@@ -76,23 +80,20 @@ GemmLayers::GemmLayers(std::size_t hidden, const std::vector<float>& weights, ke
     std::copy(w, w + hh, dst);
     transpose(w, h, h, dst + hh);
   }
-  // gemm_nt packs A in MR-row panels of an mc x kc block at pack_a + ir kc, and B in NR-row
-  // panels of an nc x kc panel at pack_b + jr kc, each panel padded with zeros to a whole
-  // register tile: round_up(mc, MR) kc and round_up(nc, NR) kc floats. m is the rows (forward,
-  // backward) or h (weight pass), so mc <= MC whatever the rows; n is always h; kc <= KC. Sized
-  // for every call now: no pass allocates for its packing.
-  const kernels::GemmShape& g = table_->gemm;
-  scratch_.pack_a = kernels::AlignedBuffer<float>(round_up(g.mc, static_cast<std::size_t>(g.mr)) * g.kc);
-  scratch_.pack_b = kernels::AlignedBuffer<float>(round_up(std::min(g.nc, h), static_cast<std::size_t>(g.nr)) * g.kc);
+  // Every call's n is h (its m and k vary), so packing buffers for an n of h serve all of them:
+  // sized now, no pass allocates for its packing.
+  scratch_.pack_a = kernels::AlignedBuffer<float>(kernels::gemm_pack_a_floats(table_->gemm_tile, blocking_));
+  scratch_.pack_b = kernels::AlignedBuffer<float>(kernels::gemm_pack_b_floats(table_->gemm_tile, blocking_, h));
   scratch_.grad = kernels::AlignedBuffer<float>(hh);
 }
 
-GemmLayers GemmLayers::seeded(int layers, std::size_t hidden, std::uint64_t seed, kernels::Isa isa) {
+GemmLayers GemmLayers::seeded(int layers, std::size_t hidden, std::uint64_t seed, kernels::Isa isa,
+                              const kernels::CacheGeometry& caches) {
   if (layers < 1) throw std::invalid_argument("gemm layers: " + std::to_string(layers) + " layers");
   std::vector<float> w(static_cast<std::size_t>(layers) * hidden * hidden);
   const float h = static_cast<float>(hidden);
   kernels::fill_uniform(w.data(), w.size(), seed ^ 0x6e77u, 0, 0.5f / h, 1.5f / h);
-  return GemmLayers(hidden, w, isa);
+  return GemmLayers(hidden, w, isa, caches);
 }
 
 void GemmLayers::reserve(std::size_t rows) const {
@@ -106,14 +107,14 @@ void GemmLayers::forward(const float* w, const float* x, float* y, std::size_t r
   if (rows == 0) return;
   const std::size_t h = hidden_;
   // Y = X W = X (W^T)^T: W^T, stored h x h, is the kernel's B.
-  table_->gemm_nt(x, w + h * h, y, rows, h, h, scratch_.pack_a.data(), scratch_.pack_b.data());
+  table_->gemm_nt(x, w + h * h, y, rows, h, h, blocking_, scratch_.pack_a.data(), scratch_.pack_b.data());
 }
 
 void GemmLayers::backward(const float* w, const float*, const float* dy, float* dx, std::size_t rows) const {
   if (rows == 0) return;
   const std::size_t h = hidden_;
   // dX = dY W^T: W itself is the kernel's B. A linear layer's input gradient needs no x.
-  table_->gemm_nt(dy, w, dx, rows, h, h, scratch_.pack_a.data(), scratch_.pack_b.data());
+  table_->gemm_nt(dy, w, dx, rows, h, h, blocking_, scratch_.pack_a.data(), scratch_.pack_b.data());
 }
 
 void GemmLayers::weight_grad(const float* x, const float* dy, std::size_t rows, double* dw) const {
@@ -125,7 +126,7 @@ void GemmLayers::weight_grad(const float* x, const float* dy, std::size_t rows, 
   const std::size_t ld = padded(rows);
   transpose(x, rows, h, scratch_.xt.data(), ld);
   transpose(dy, rows, h, scratch_.dyt.data(), ld);
-  table_->gemm_nt(scratch_.xt.data(), scratch_.dyt.data(), scratch_.grad.data(), h, h, ld, scratch_.pack_a.data(),
+  table_->gemm_nt(scratch_.xt.data(), scratch_.dyt.data(), scratch_.grad.data(), h, h, ld, blocking_, scratch_.pack_a.data(),
                   scratch_.pack_b.data());
   const float* g = scratch_.grad.data();
   for (std::size_t i = 0; i < h * h; ++i) dw[i] += static_cast<double>(g[i]);
@@ -201,10 +202,10 @@ double GemmLayers::tolerance(int layers, std::size_t hidden, std::size_t rows) {
 }
 
 std::string GemmLayers::describe() const {
-  const kernels::GemmShape& g = table_->gemm;
+  const kernels::GemmTile& t = table_->gemm_tile;
   return "gemm: y = x W, hidden " + std::to_string(hidden_) + " (h x h weights, kept with W^T), blocked kernel " +
-         std::string(kernels::isa_name(table_->isa)) + " " + std::to_string(g.mr) + "x" + std::to_string(g.nr) +
-         " register tile, mc " + std::to_string(g.mc) + " kc " + std::to_string(g.kc) + " nc " + std::to_string(g.nc);
+         std::string(kernels::isa_name(table_->isa)) + " " + std::to_string(t.mr) + "x" + std::to_string(t.nr) +
+         " register tile, " + kernels::describe(blocking_);
 }
 
 }  // namespace pipebench::mpi

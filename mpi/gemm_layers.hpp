@@ -28,11 +28,15 @@ namespace pipebench::mpi {
 class GemmLayers : public Network {
  public:
   // `weights`: layers x hidden x hidden floats, each layer's W row-major (W^T is derived).
-  GemmLayers(std::size_t hidden, const std::vector<float>& weights, kernels::Isa isa = kernels::best_isa());
+  // `caches`: the geometry the kernel's blocks are derived from (default: the fallback one of
+  // kernels/gemm_blocking.hpp).
+  GemmLayers(std::size_t hidden, const std::vector<float>& weights, kernels::Isa isa = kernels::best_isa(),
+             const kernels::CacheGeometry& caches = {});
   // Weights uniform in [0.5/h, 1.5/h] from `seed`: a row of values in [0.5, 1.5] keeps its mean
   // through any number of layers (the weights' columns sum to about 1), so activations and
   // gradients stay O(1) and positive.
-  static GemmLayers seeded(int layers, std::size_t hidden, std::uint64_t seed, kernels::Isa isa = kernels::best_isa());
+  static GemmLayers seeded(int layers, std::size_t hidden, std::uint64_t seed, kernels::Isa isa = kernels::best_isa(),
+                           const kernels::CacheGeometry& caches = {});
 
   // ---- as a Network: rows of h values, [W | W^T] per layer, dW (h x h doubles) per layer
   std::string kind() const override { return "gemm"; }
@@ -84,6 +88,7 @@ class GemmLayers : public Network {
   };
 
   const kernels::SimdTable* table_;
+  kernels::GemmBlocking blocking_;
   std::size_t hidden_;
   int layers_;
   std::vector<float> weights_;  // layers x [W | W^T]

@@ -164,21 +164,81 @@ TEST(Matmul, SerialAndChainsMatchReference) {
   EXPECT_THROW(pk::matmul_chains(one.data(), one.data(), one.data(), 1, 17), std::invalid_argument);
 }
 
+// Tiny caches give tiny blocks, so that matrices of a few hundred cross every block edge (kc,
+// mc and nc) as well as the register tile's.
+pk::CacheGeometry tiny_caches() { return {4 << 10, 8 << 10, 32 << 10}; }
+
 TEST_P(PerIsa, BlockedGemmMatchesReference) {
-  pk::BlockedGemm gemm(GetParam());
-  // Sizes around the register tile and the cache blocks, so every edge path runs.
-  const auto& s = gemm.shape();
-  std::vector<std::size_t> sizes = matrix_sizes();
-  sizes.push_back(s.kc + 1);
-  sizes.push_back(2 * static_cast<std::size_t>(s.mr) * 3 + 1);
-  sizes.push_back(s.mc + static_cast<std::size_t>(s.mr) + 3);
-  for (std::size_t n : sizes) {
-    const auto a = uniform(n * n, 3, -1.0f, 1.0f), b = uniform(n * n, 4, -1.0f, 1.0f);
-    const auto ref = pk::matmul_reference(a.data(), b.data(), n);
-    std::vector<float> c(n * n, NAN);
-    gemm(a.data(), b.data(), c.data(), n);
-    expect_matmul(gemm.describe().c_str(), n, c, ref, {pk::SumShape::single_chain});
+  for (const pk::CacheGeometry& caches : {pk::CacheGeometry{}, tiny_caches()}) {
+    pk::BlockedGemm gemm(GetParam(), caches);
+    const auto& s = gemm.blocking();
+    const auto mr = static_cast<std::size_t>(gemm.tile().mr), nr = static_cast<std::size_t>(gemm.tile().nr);
+    std::vector<std::size_t> sizes = matrix_sizes();
+    for (std::size_t n : {s.kc + 1, 2 * mr * 3 + 1, s.mc + mr + 3, s.nc + nr + 1})
+      if (n <= 700) sizes.push_back(n);
+    for (std::size_t n : sizes) {
+      const auto a = uniform(n * n, 3, -1.0f, 1.0f), b = uniform(n * n, 4, -1.0f, 1.0f);
+      const auto ref = pk::matmul_reference(a.data(), b.data(), n);
+      std::vector<float> c(n * n, NAN);
+      gemm(a.data(), b.data(), c.data(), n);
+      expect_matmul(gemm.describe().c_str(), n, c, ref, {pk::SumShape::single_chain});
+    }
   }
+}
+
+TEST(GemmBlocking, TinyCachesGiveBlocksTheTestsCross) {
+  const pk::GemmBlocking b = pk::derive_gemm_blocking({14, 32}, tiny_caches());
+  EXPECT_EQ(b.kc, 32u);   // 4 KiB / (32 floats of B per k)
+  EXPECT_EQ(b.mc, 28u);   // 4 KiB / (32 floats of A per row) = 32 rows -> whole tiles of 14
+  EXPECT_EQ(b.nc, 128u);  // 16 KiB / (32 floats of B per column)
+}
+
+TEST(GemmBlocking, FromTheCachesOfKnownCores) {
+  // Zen 3 with the AVX2 tile 6 x 16: a 32 KiB L1 holds B for kc 512; half of the 512 KiB L2
+  // holds 128 rows of A -> 126; half of a 32 MiB L3 holds 8192 columns of B.
+  const pk::GemmBlocking zen3 = pk::derive_gemm_blocking({6, 16}, {32 << 10, 512 << 10, 32 << 20});
+  EXPECT_EQ(pk::describe(zen3), "mc 126 kc 512 nc 8192");
+  // Zen 5 with the AVX-512 tile 14 x 32: 48 KiB / 128 B per k = 384; 512 KiB / 1536 B per row
+  // = 341 -> 336: the shape measured best of eight there before blocking was derived.
+  const pk::GemmBlocking zen5 = pk::derive_gemm_blocking({14, 32}, {48 << 10, 1 << 20, 32 << 20});
+  EXPECT_EQ(pk::describe(zen5), "mc 336 kc 384 nc 8192");
+}
+
+TEST(GemmBlocking, InvariantsOnManyGeometries) {
+  for (const pk::GemmTile tile : {pk::GemmTile{6, 16}, pk::GemmTile{14, 32}, pk::GemmTile{6, 8}})
+    for (std::size_t l1 : {std::size_t{1} << 10, std::size_t{32} << 10, std::size_t{48} << 10, std::size_t{80} << 10})
+      for (std::size_t l2 : {std::size_t{16} << 10, std::size_t{512} << 10, std::size_t{1} << 20, std::size_t{3} << 20})
+        for (std::size_t l3 : {std::size_t{64} << 10, std::size_t{4} << 20, std::size_t{32} << 20}) {
+          const pk::GemmBlocking b = pk::derive_gemm_blocking(tile, {l1, l2, l3});
+          SCOPED_TRACE(pk::describe(b) + " for L1 " + std::to_string(l1) + " L2 " + std::to_string(l2) + " L3 " +
+                       std::to_string(l3));
+          const auto mr = static_cast<std::size_t>(tile.mr), nr = static_cast<std::size_t>(tile.nr);
+          EXPECT_EQ(b.kc % 16, 0u);
+          EXPECT_GE(b.kc, 16u);
+          if (b.kc > 16) {
+            EXPECT_LE(b.kc * nr * 4, l1) << "the B micro-panel does not fit the L1";
+          }
+          EXPECT_GT((b.kc + 16) * nr * 4, l1) << "kc is not the largest that fits";
+          EXPECT_EQ(b.mc % mr, 0u);
+          EXPECT_GE(b.mc, mr);
+          if (b.mc > mr) {
+            EXPECT_LE(b.mc * b.kc * 4, l2 / 2) << "the A block does not fit half the L2";
+          }
+          EXPECT_EQ(b.nc % nr, 0u);
+          EXPECT_LE(b.nc, pk::kMaxNc);
+          if (b.nc > nr) {
+            EXPECT_LE(b.kc * b.nc * 4, l3 / 2) << "the B panel does not fit half the L3";
+          }
+        }
+}
+
+TEST(GemmBlocking, UnreportedCachesFallBack) {
+  const pk::GemmTile tile{6, 16};
+  const std::string fallback = pk::describe(pk::derive_gemm_blocking(tile, {32 << 10, 512 << 10, 16 << 20}));
+  EXPECT_EQ(pk::describe(pk::derive_gemm_blocking(tile, {})), fallback);
+  // One level missing takes only that level's fallback.
+  EXPECT_EQ(pk::derive_gemm_blocking(tile, {48 << 10, 0, 0}).kc, 768u);
+  EXPECT_EQ(pk::derive_gemm_blocking(tile, {48 << 10, 0, 0}).mc, 84u);  // 256 KiB / 3 KiB per row, whole 6s
 }
 
 TEST(Accuracy, GammaAndShapes) {

@@ -63,6 +63,7 @@ Entry matmul_entry(MatmulInstance& in, Multiply multiply, SumShape shape) {
 Pair make_matmul_pair(const Suite& suite) {
   const kernels::Isa isa = suite.isa;
   const std::uint64_t seed = suite.options.seed;
+  const kernels::CacheGeometry caches = suite.topology.cache_geometry();
 
   Pair pair;
   pair.domain = "cpu";
@@ -101,8 +102,8 @@ Pair make_matmul_pair(const Suite& suite) {
                                     {SumShape::vector_chains, chains, 1});
                               }),
       variant<MatmulInstance>("blocked", Role::alternative, {},
-                              [isa](MatmulInstance& in, const Params&) {
-                                auto gemm = std::make_shared<kernels::BlockedGemm>(isa);
+                              [isa, caches](MatmulInstance& in, const Params&) {
+                                auto gemm = std::make_shared<kernels::BlockedGemm>(isa, caches);
                                 // Each c[i][j] is one chain along k (the kc blocks continue it).
                                 return matmul_entry(
                                     in,
@@ -124,7 +125,10 @@ Pair make_matmul_pair(const Suite& suite) {
                               }),
   };
   pair.context = {{"layout", "C = A * B^T, row-major (cblas_sgemm NoTrans, Trans)"},
-               {"blocked_kernel", kernels::BlockedGemm(isa).describe()}};
+               {"blocked_kernel", kernels::BlockedGemm(isa, caches).describe()},
+               {"blocking_from", "L1d " + cpu::format_bytes(caches.l1) + ", L2 " + cpu::format_bytes(caches.l2) +
+                                     ", L3 " + cpu::format_bytes(caches.l3) +
+                                     " (kernels/gemm_blocking.hpp; 0 B: not reported, a fallback used)"}};
   return pair;
 }
 

@@ -17,6 +17,7 @@
 #include "pass_engine.hpp"
 #include "schedule.hpp"
 #include "schedule_csv.hpp"
+#include "topology.hpp"
 #include "training_stages.hpp"
 
 namespace pipebench::bench {
@@ -66,7 +67,8 @@ int pipeline_ranks() {
 std::unique_ptr<mpi::Network> make_network(const std::string& layer, int layers, int intensity, std::uint64_t seed) {
   if (layer == "gemm")
     return std::make_unique<mpi::GemmLayers>(
-        mpi::GemmLayers::seeded(layers, static_cast<std::size_t>(intensity / 2), seed));
+        mpi::GemmLayers::seeded(layers, static_cast<std::size_t>(intensity / 2), seed, kernels::best_isa(),
+                                cpu::topology().cache_geometry()));
   return std::make_unique<mpi::ElementwiseLayers>(mpi::ElementwiseLayers::seeded(layers, intensity / 2, seed));
 }
 
