@@ -37,7 +37,7 @@ def smoke(binary):
     ctx = doc["context"]
     for key in ["pipebench_version", "git_revision", "compiler", "cxx_flags", "build_type", "topology", "cores",
                 "numa_nodes", "cache_l1_bytes", "cache_l2_bytes", "cache_l3_bytes", "thread_binding", "kernel",
-                "kernel_isa", "fma_peak_gflops", "read_bw_gbs_L1", "read_bw_gbs_DRAM", "openblas_corename",
+                "kernel_isa", "fma_peak_gflops", "read_bw_gbs_L1", "read_bw_gbs_DRAM", "openblas_corename", "openblas_core_choice",
                 "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "cpu/matmul/blocked_kernel"]:
         check(key in ctx, f"context lacks {key}")
     check(float(ctx["fma_peak_gflops"]) > 0, "FMA peak not measured")

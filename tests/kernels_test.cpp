@@ -12,6 +12,7 @@
 #include "buffer.hpp"
 #include "generator.hpp"
 #include "matmul.hpp"
+#include "openblas_core.hpp"
 #include "reference.hpp"
 #include "simd.hpp"
 #include "sumsq.hpp"
@@ -184,6 +185,22 @@ TEST_P(PerIsa, BlockedGemmMatchesReference) {
       expect_matmul(gemm.describe().c_str(), n, c, ref, {pk::SumShape::single_chain});
     }
   }
+}
+
+// The peer's core: raised only when OpenBLAS's own pick is narrower than the machine's widest ISA.
+TEST(OpenblasCore, RaisedOnlyWhereItsPickIsNarrower) {
+  using pk::Isa;
+  EXPECT_EQ(pk::openblas_core_isa("Prescott"), Isa::generic);
+  EXPECT_EQ(pk::openblas_core_isa("Zen"), Isa::avx2);
+  EXPECT_EQ(pk::openblas_core_isa("SKYLAKEX"), Isa::avx512);
+  EXPECT_EQ(pk::openblas_core_upgrade("Prescott", Isa::avx512, true), "Cooperlake");
+  EXPECT_EQ(pk::openblas_core_upgrade("Prescott", Isa::avx512, false), "SkylakeX");
+  EXPECT_EQ(pk::openblas_core_upgrade("Sandybridge", Isa::avx2, false), "Haswell");
+  EXPECT_EQ(pk::openblas_core_upgrade("Haswell", Isa::avx512, false), "SkylakeX");
+  EXPECT_FALSE(pk::openblas_core_upgrade("Zen", Isa::avx2, false));
+  EXPECT_FALSE(pk::openblas_core_upgrade("Cooperlake", Isa::avx512, true));
+  EXPECT_FALSE(pk::openblas_core_upgrade("Cooperlake", Isa::avx2, false));  // never lowered
+  EXPECT_FALSE(pk::openblas_core_upgrade("Prescott", Isa::generic, false));
 }
 
 TEST(GemmBlocking, TinyCachesGiveBlocksTheTestsCross) {
