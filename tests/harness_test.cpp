@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "machine.hpp"
 #include "model.hpp"
 #include "options.hpp"
 #include "params.hpp"
@@ -93,6 +94,68 @@ TEST(Model, Efficiency) {
   EXPECT_DOUBLE_EQ(pb::roofline_time(100, 10, 10, 10), 10.0);
   EXPECT_DOUBLE_EQ(pb::roofline_time(100, 10, 100, 1), 10.0);
   EXPECT_DOUBLE_EQ(pb::roofline_time(100, 10, 100, 0), 1.0);
+}
+
+namespace {
+std::vector<pb::LevelSweep::Point> curve(const std::vector<std::pair<std::size_t, double>>& points) {
+  std::vector<pb::LevelSweep::Point> out;
+  for (const auto& [bytes, gbs] : points) out.push_back({bytes << 10, gbs * 1e9});
+  return out;
+}
+}  // namespace
+
+TEST(LevelSweep, EdgesAreWhereTheBandwidthFalls) {
+  // The shape read on a Zen 3 VM that reports a 32 MiB L3: L1 to 32 KiB, L2 to 512 KiB with a
+  // gradual fall, L3 only to 8 MiB, then DRAM.
+  const auto zen3 = curve({{16, 120}, {24, 123}, {32, 118}, {48, 85}, {64, 82}, {256, 80}, {384, 76}, {512, 70},
+                           {768, 55}, {1024, 50}, {4096, 49}, {8192, 47}, {12288, 30}, {16384, 15}, {32768, 12}});
+  EXPECT_EQ(pb::find_level_edges(zen3), (std::vector<std::size_t>{32 << 10, 512 << 10, 8192 << 10}));
+  EXPECT_EQ(pb::find_level_edges(zen3, 0.75, 2), (std::vector<std::size_t>{32 << 10, 512 << 10}));
+  // A fall stretched over several sizes is one edge, not one per step.
+  const auto gradual = curve({{32, 350}, {48, 350}, {64, 150}, {256, 157}, {768, 153}, {1024, 126}, {1536, 98},
+                              {2048, 85}, {3072, 80}, {4096, 79}, {8192, 79}, {16384, 70}, {24576, 48}, {32768, 50}});
+  // (768 KiB still reads 153 of the level's 153; 1 MiB's 126 is above 0.75 of it, 1.5 MiB's 98 is not.)
+  EXPECT_EQ(pb::find_level_edges(gradual), (std::vector<std::size_t>{48 << 10, 1024 << 10, 16384 << 10}));
+  // A Sapphire Rapids VM (48 KiB L1d, 2 MiB L2, a 260 MiB L3 far beyond the sweep): the
+  // smallest sizes rise with the call's fixed cost, the L1 peak is at 32 KiB; the L2 -> L3 fall
+  // ends at 3 MiB, and the L3 does not fall within the sweep.
+  const auto spr = curve({{4, 67}, {6, 74}, {8, 103}, {12, 122}, {16, 136}, {24, 155}, {32, 163}, {48, 136},
+                          {64, 109}, {96, 108}, {128, 108}, {256, 106}, {512, 110}, {768, 100}, {1024, 95},
+                          {1536, 80}, {2048, 47}, {3072, 28}, {4096, 27}, {8192, 27}, {16384, 27}, {32768, 26},
+                          {49152, 25}, {65536, 24}});
+  EXPECT_EQ(pb::find_level_edges(spr), (std::vector<std::size_t>{48 << 10, 1536 << 10}));
+}
+
+TEST(LevelSweep, EdgesGoToTheLevelsTheyCanBe) {
+  auto levels = [](std::vector<std::size_t> edges, const std::size_t (&reported)[3]) {
+    pb::LevelSweep sweep;
+    sweep.edges = std::move(edges);
+    pb::assign_levels(sweep, reported);
+    return std::make_pair(sweep.capacities, sweep.probed);
+  };
+  constexpr std::size_t K = 1024, M = 1024 * 1024;
+  const std::size_t zen3[3] = {32 * K, 512 * K, 32 * M}, spr[3] = {48 * K, 2 * M, 32 * M};
+  // Every edge where the levels are: all probed; the VM's L3 ends at 8 of its reported 32 MiB.
+  EXPECT_EQ(levels({32 * K, 512 * K, 8 * M}, zen3),
+            std::make_pair(std::vector<std::size_t>{32 * K, 512 * K, 8 * M}, std::vector<bool>{true, true, true}));
+  // The L1 -> L2 fall too small to see: the first edge found is the L2's, the L1 keeps its size.
+  EXPECT_EQ(levels({1 * M}, spr),
+            std::make_pair(std::vector<std::size_t>{48 * K, 1 * M, 32 * M}, std::vector<bool>{false, true, false}));
+  // An edge far below the L1 is noise; one past both private levels is the L3's.
+  EXPECT_EQ(levels({4 * K, 48 * K, 16 * M}, spr),
+            std::make_pair(std::vector<std::size_t>{48 * K, 2 * M, 16 * M}, std::vector<bool>{true, false, true}));
+  // Nothing reported, nothing found: no levels; an L3 reported at or below the L2 probed is left out.
+  EXPECT_TRUE(levels({}, {0, 0, 0}).first.empty());
+  EXPECT_EQ(levels({32 * K, 4 * M}, {32 * K, 4 * M, 2 * M}).first, (std::vector<std::size_t>{32 * K, 4 * M}));
+}
+
+TEST(LevelSweep, OneSlowPointIsNoise) {
+  const auto noisy = curve({{16, 100}, {32, 60}, {64, 100}, {128, 98}, {256, 40}, {512, 39}});
+  EXPECT_EQ(pb::find_level_edges(noisy), (std::vector<std::size_t>{128 << 10}));
+  // A flat curve has no edge, and the last points cannot confirm a fall.
+  EXPECT_TRUE(pb::find_level_edges(curve({{16, 50}, {32, 50}, {64, 49}})).empty());
+  EXPECT_TRUE(pb::find_level_edges(curve({{16, 50}, {32, 50}, {64, 10}})).empty());
+  EXPECT_TRUE(pb::find_level_edges({}).empty());
 }
 
 TEST(Options, Sizes) {

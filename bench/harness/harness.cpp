@@ -305,6 +305,16 @@ void add_context(const SuiteOptions& options, const cpu::Topology& topo, kernels
       AddCustomContext("read_bw_gbs_" + level.name, buf);
       AddCustomContext("read_bw_probe_bytes_" + level.name, std::to_string(level.probe_bytes));
     }
+    const LevelSweep& sweep = level_sweep(topo, isa);
+    AddCustomContext("cache_levels", sweep.describe());
+    for (std::size_t level = 0; level < sweep.capacities.size() && level < 3; ++level)
+      AddCustomContext("cache_level_bytes_L" + std::to_string(level + 1), std::to_string(sweep.capacities[level]));
+    std::string curve;
+    for (const auto& point : sweep.points) {
+      std::snprintf(buf, sizeof buf, "%s%zu:%.1f", curve.empty() ? "" : " ", point.bytes, point.read_bytes_per_s / 1e9);
+      curve += buf;
+    }
+    AddCustomContext("read_bw_sweep_gbs", curve);
   } else {
     AddCustomContext("fma_peak_gflops", "not measured (--no-probe)");
   }
