@@ -23,9 +23,11 @@ void check_chains(int chains) {
 }
 }  // namespace
 
-double sumsq_chains(const float* x, std::size_t n, int chains, Isa isa) {
+double sumsq_chains(const float* x, std::size_t n, int chains, Isa isa) { return sumsq_kernel(chains, isa)(x, n); }
+
+SumKernel sumsq_kernel(int chains, Isa isa) {
   check_chains(chains);
-  return table_for(isa).sumsq[chains - 1](x, n);
+  return table_for(isa).sumsq[chains - 1];
 }
 
 double poly_sum(const float* x, std::size_t n, int degree, Isa isa) {

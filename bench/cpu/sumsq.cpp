@@ -3,13 +3,16 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <tuple>
 #include <vector>
 
 #include "buffer.hpp"
 #include "generator.hpp"
+#include "machine.hpp"
 #include "pair.hpp"
 #include "reference.hpp"
 #include "simd.hpp"
@@ -38,18 +41,29 @@ class SumsqInstance : public Instance {
   volatile double sink = 0.0;
 };
 
+// Bytes one timed iteration reads at the least: a sum over a small working set is repeated
+// until it does, so that what is timed is the kernel and not the call around it (one pass
+// over 16 KiB lasts about 100 ns, the order of the call and loop overhead it would carry).
+constexpr std::size_t kMinBytesPerRun = std::size_t{4} << 20;
+
 // One variant of the pair: `sum` computes one block, `shape` is its summation order. Every
 // variant, the peer included, runs block by block (one call per 4 MiB costs nothing
 // measurable) so each block's sum is checked on its own: a block dropped or read twice fails
-// even where the total of a long float sum would stay inside its bound.
+// even where the total of a long float sum would stay inside its bound. Working sets under
+// kMinBytesPerRun are summed `repeats` times per run, each pass writing the same partials; the
+// entry says so (counter kernel_repeats), and its bytes and FLOPs count every pass.
 template <class Sum>
 Entry sum_entry(SumsqInstance& in, Sum sum, SumShape shape) {
   auto partials = std::make_shared<std::vector<double>>(in.block_references.size());
-  const std::size_t n = in.x.size();
+  const std::size_t n = in.x.size(), bytes = n * sizeof(float);
+  const std::size_t repeats = std::max<std::size_t>(1, kMinBytesPerRun / bytes);
   Entry e;
-  e.run = [&in, partials, sum] {
-    double* out = partials->data();
-    for (std::size_t i = 0; i < in.x.size(); i += kernels::kSumBlock) *out++ = sum(in.x.data() + i, in.block_length(i));
+  e.run = [&in, partials, sum, repeats] {
+    for (std::size_t r = 0; r < repeats; ++r) {
+      double* out = partials->data();
+      for (std::size_t i = 0; i < in.x.size(); i += kernels::kSumBlock)
+        *out++ = sum(in.x.data() + i, in.block_length(i));
+    }
   };
   e.check = [&in, partials, shape] {
     std::vector<kernels::Partial> parts;
@@ -59,23 +73,34 @@ Entry sum_entry(SumsqInstance& in, Sum sum, SumShape shape) {
     return kernels::check_partials(parts.data(), parts.size());
   };
   e.poison = [partials] { std::fill(partials->begin(), partials->end(), std::numeric_limits<double>::quiet_NaN()); };
-  e.flops = 2.0 * static_cast<double>(n);
-  e.bytes = static_cast<double>(n * sizeof(float));
-  e.working_set = n * sizeof(float);
+  e.flops = 2.0 * static_cast<double>(n * repeats);
+  e.bytes = static_cast<double>(bytes * repeats);
+  e.working_set = bytes;
+  e.counters = {{"kernel_repeats", static_cast<double>(repeats)}};
   return e;
 }
 
-// One size per level of the hierarchy, from the topology (the effective L3: see Topology).
+// One size per level of the hierarchy, well inside it: the largest power of two at most half of
+// where the level's bandwidth really ends (the level sweep), or of its reported size with
+// --no-probe or when the sweep found fewer than three levels (the effective L3: see Topology).
+// Powers of two keep the entry names of one machine the same from run to run while the sweep's
+// edge moves by a step (a VM's L3 share does).
 std::vector<std::string> default_sizes(const Suite& suite) {
   const auto& t = suite.topology;
-  const std::size_t l1 = t.cache_bytes(1) ? t.cache_bytes(1) : 32 << 10;
-  const std::size_t l2 = t.cache_bytes(2) ? t.cache_bytes(2) : 1 << 20;
-  const std::size_t l3 = t.effective_l3();
+  std::size_t l1 = t.cache_bytes(1) ? t.cache_bytes(1) : 32 << 10;
+  std::size_t l2 = t.cache_bytes(2) ? t.cache_bytes(2) : 1 << 20;
+  std::size_t l3 = t.effective_l3();
+  if (suite.options.probe && suite.options.axes.count("bytes") == 0) {
+    const auto& levels = level_sweep(t, suite.isa).capacities;
+    if (levels.size() == 3) std::tie(l1, l2, l3) = std::tie(levels[0], levels[1], levels[2]);
+  }
+  auto inside = [](std::size_t capacity, std::size_t fraction) { return std::bit_floor(capacity / fraction); };
   std::vector<std::size_t> sizes;
   if (suite.options.full)
-    sizes = {l1 / 4, l1 / 2, l2 / 4, l2 / 2, l3 / 4, l3 / 2, std::max<std::size_t>(32 * l3, std::size_t{1} << 30)};
+    sizes = {inside(l1, 4), inside(l1, 2), inside(l2, 4), inside(l2, 2), inside(l3, 4), inside(l3, 2),
+             std::max<std::size_t>(32 * l3, std::size_t{1} << 30)};
   else
-    sizes = {l1 / 2, l2 / 2, l3 / 2, std::max<std::size_t>(8 * l3, std::size_t{256} << 20)};
+    sizes = {inside(l1, 2), inside(l2, 2), inside(l3, 2), std::max<std::size_t>(8 * l3, std::size_t{256} << 20)};
   std::vector<std::string> out;
   for (std::size_t s : sizes) out.push_back(std::to_string(s / 64 * 64));
   return out;
@@ -112,9 +137,7 @@ Pair make_sumsq_pair(const Suite& suite) {
           "ilp", Role::alternative, {{"chains", {"1", "2", "4", "8", "16"}}},
           [isa, width](SumsqInstance& in, const Params& pt) {
             const int chains = static_cast<int>(pt.get_int("chains"));
-            return sum_entry(
-                in, [chains, isa](const float* x, std::size_t n) { return kernels::sumsq_chains(x, n, chains, isa); },
-                {SumShape::vector_chains, chains, width});
+            return sum_entry(in, kernels::sumsq_kernel(chains, isa), {SumShape::vector_chains, chains, width});
           }),
       variant<SumsqInstance>("reference", Role::reference, {},
                              [](SumsqInstance& in, const Params&) {
