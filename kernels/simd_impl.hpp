@@ -30,22 +30,45 @@ inline void store(float* p, V v) { *reinterpret_cast<Vu*>(p) = v; }
 
 inline std::size_t smaller(std::size_t a, std::size_t b) { return a < b ? a : b; }
 
-// Pairwise lane sum: depth log2(W), which accuracy.hpp counts.
-inline float lane_sum(V v) {
-#pragma GCC unroll 16
-  for (int half = W / 2; half >= 1; half /= 2)
-#pragma GCC unroll 16
-    for (int i = 0; i < half; ++i) v[i] += v[i + half];
-  return v[0];
+typedef int Mask __attribute__((vector_size(W * sizeof(int))));
+
+// Pairwise lane sum: depth log2(W), which accuracy.hpp counts. Each step adds the upper half
+// of the live lanes onto the lower one with a shuffle, in registers: written as a loop over
+// lanes, GCC spilled the vector and added its lanes one scalar load at a time, some 80 cycles
+// a call, the most of one pass over 4 KiB.
+template <int H, int... E>
+constexpr Mask fold_mask(std::integer_sequence<int, E...>) {
+  return Mask{(E < H ? E + H : E)...};
 }
 
-// Pairwise combination of K accumulators into acc[0]: depth ceil(log2 K).
-template <int K>
+template <int H>
+inline V fold(V v) {
+  if constexpr (H >= 1) {
+    v += __builtin_shuffle(v, fold_mask<H>(std::make_integer_sequence<int, W>{}));
+    return fold<H / 2>(v);
+  } else {
+    return v;
+  }
+}
+
+inline float lane_sum(V v) { return fold<W / 2>(v)[0]; }
+
+// Pairwise combination of K accumulators into acc[0]: depth ceil(log2 K). Unrolled by the
+// templates, so that the accumulators stay in registers (a loop over them went through memory).
+template <int Step, int First, int K>
+inline void combine_pairs(V (&acc)[K]) {
+  if constexpr (First + Step < K) {
+    acc[First] += acc[First + Step];
+    combine_pairs<Step, First + 2 * Step>(acc);
+  }
+}
+
+template <int Step = 1, int K>
 inline void combine(V (&acc)[K]) {
-#pragma GCC unroll 16
-  for (int step = 1; step < K; step *= 2)
-#pragma GCC unroll 16
-    for (int k = 0; k + step < K; k += 2 * step) acc[k] += acc[k + step];
+  if constexpr (Step < K) {
+    combine_pairs<Step, 0>(acc);
+    combine<Step * 2>(acc);
+  }
 }
 
 // ---- sum of squares, K independent vector chains -------------------------------------
@@ -132,8 +155,6 @@ constexpr int NR = NV * W;
 // ---- packing: strips of a row-major matrix, transposed W x W at a time ----------------
 // The kernel reads both operands along k, so packing is a transpose: done element by element,
 // it cost a third of the whole call at n = 256 and a tenth at 1024 (perf, on a Zen 5 core).
-typedef int Mask __attribute__((vector_size(W * sizeof(int))));
-
 // The shuffle masks of one stage of the block-swap transpose: for rows a and b = a + T, the
 // upper-right and lower-left T x T blocks of every 2T x 2T block trade places.
 template <int T, bool Upper, int... E>
