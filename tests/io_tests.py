@@ -267,20 +267,32 @@ def io_fio(binary):
         fio = os.path.join(tmp, "fio.json")
         compare = os.path.join(scripts, "fio-compare.sh")
         r = subprocess.run([compare, "--file", data, "--block", "1048576", "--queue-depths", "1 4", "--modes", "buffered",
-                            "--repetitions", "1", "--out", fio], capture_output=True, text=True, timeout=TIMEOUT)
+                            "--rounds", "2", "--io-binary", binary, "--out", fio],
+                           capture_output=True, text=True, timeout=TIMEOUT)
         check(r.returncode == 0, f"fio-compare.sh: exit {r.returncode}\n{r.stderr}")
         with open(fio) as f:
             doc = json.load(f)
+        meta = doc["fio"]
+        check(meta["rounds"] == 2 and "fixedbufs=1" in meta["best_options"] and "registerfiles=1" in meta["best_options"]
+              and meta["loops"] * meta["file_bytes"] >= 1 << 30 and meta["ours"], f"fio-compare.sh meta: {meta}")
         check([(x["mode"], x["queue_depth"]) for x in doc["runs"]] == [("buffered", 1), ("buffered", 4)], str(doc))
-        check(all(x["bw_bytes"] > 0 for x in doc["runs"]), f"fio measured nothing: {doc}")
+        for x in doc["runs"]:  # every kind measured in every round, the medians of those samples
+            for kind in ("", "default_", "ours_"):
+                samples = x[f"{kind}samples"]
+                check(len(samples) == 2 and all(v > 0 for v in samples), f"{kind}samples: {x}")
+                check(min(samples) <= x[f"{kind}bw_bytes"] <= max(samples), f"{kind}bw_bytes not their median: {x}")
         r = subprocess.run([sys.executable, os.path.join(scripts, "summary.py"), out, fio], capture_output=True,
                            text=True, timeout=TIMEOUT)
         check(r.returncode == 0, f"summary.py: exit {r.returncode}: {r.stderr}")
-        rows = [l.split() for l in r.stdout.splitlines() if l.startswith("4 MiB ") and " buffered " in l]
-        check(rows and all(len(row) >= 7 and row[-1] != "-" for row in rows[:2]), f"no ours/fio ratio:\n{r.stdout}")
+        section = r.stdout[r.stdout.index("io/read: our read stage against fio"):].split("\n\n")[0]
+        rows = [l.split() for l in section.splitlines() if l.startswith("4 MiB ") and " buffered " in l]
+        check(len(rows) == 2 and all(row[-2] != "-" and row[-1] != "-" for row in rows),
+              f"no ours/best and best/default ratios:\n{r.stdout}")
         for args, message in [(["--block", "0"], "--block: '0' is not a positive byte count"),
                               (["--block", "4096", "--modes", "mmap"], "--modes: 'mmap' is not one of"),
-                              (["--block", "4096", "--file", os.path.join(tmp, "missing")], "is not a readable file")]:
+                              (["--block", "4096", "--file", os.path.join(tmp, "missing")], "is not a readable file"),
+                              (["--block", "4096", "--rounds", "0"], "--rounds: '0' is not a positive integer"),
+                              (["--block", "4096", "--io-binary", os.path.join(tmp, "missing")], "--io-binary: ")]:
             base = ["--file", data, "--out", os.path.join(tmp, "never.json")]
             r = subprocess.run([compare, *base, *args], capture_output=True, text=True, timeout=TIMEOUT)
             check(r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1,
