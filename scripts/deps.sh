@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(cmake g++ make pkg-config python3 git
           libbenchmark-dev libgtest-dev libhwloc-dev libopenblas-dev libcli11-dev
           liburing-dev fio libopenmpi-dev openmpi-bin python3-matplotlib python3-jsonschema
-          python3-scipy default-jre-headless)
+          python3-scipy default-jre-headless likwid)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "pipebench: not a Debian system; make sure the equivalents of these are installed: ${packages[*]}" >&2

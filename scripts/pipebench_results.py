@@ -150,11 +150,13 @@ class ResultFile:
 
 
 def classify(doc):
-    """'pipebench', 'fio' (scripts/fio-compare.sh), or the reason it is neither."""
+    """'pipebench', a peer's 'fio' (scripts/fio-compare.sh) or 'likwid' (scripts/likwid-compare.sh),
+    or the reason it is none of them."""
     if not isinstance(doc, dict):
         return "not a pipebench result (not a JSON object)"
-    if "fio" in doc and isinstance(doc.get("runs"), list):
-        return "fio"
+    for peer in ("fio", "likwid"):
+        if isinstance(doc.get(peer), dict) and isinstance(doc.get("runs"), list):
+            return peer
     meta = doc.get("pipebench")
     if isinstance(meta, dict) and "schema_version" in meta:
         if meta["schema_version"] != SCHEMA_VERSION:
@@ -204,7 +206,7 @@ class Results:
 
     def __init__(self, files, peers, notes):
         self.files = files
-        self.peers = peers      # fio documents (scripts/fio-compare.sh)
+        self.peers = peers      # peers' documents: scripts/fio-compare.sh's and likwid-compare.sh's
         self.notes = notes      # one line each: files skipped, runs that did not finish
         self.entries = [e for f in files for e in f.entries.values()]
         self._by_origin = defaultdict(dict)
@@ -273,7 +275,7 @@ class Results:
 def load(paths, explicit_errors=True):
     """Loads result files and folders. A file named on the command line that is not a pipebench
     result raises ResultError; one found in a folder is skipped with a note (fio's documents
-    are kept as peers). Raises ResultError when nothing is left."""
+    and likwid's are kept as peers). Raises ResultError when nothing is left."""
     files, peers, notes, seen = [], [], [], set()
     for arg in paths:
         in_folder = os.path.isdir(arg)
@@ -290,7 +292,7 @@ def load(paths, explicit_errors=True):
                     continue
                 raise
             kind = classify(doc)
-            if kind == "fio":
+            if kind in ("fio", "likwid"):
                 peers.append(doc)
             elif kind == "pipebench":
                 rf = ResultFile(path, doc)

@@ -16,7 +16,7 @@ import time
 import signal
 import shutil
 from testlib import (TIMEOUT, EARLIER, check, check_interrupts, check_model, check_schema, fail, load_json, load_result,
-                     run, temp_files)
+                     run, skip, temp_files)
 
 
 TINY = ["--bytes", "65536", "--n", "40", "--chains", "1,4", "--chunks", "5", "--depth", "1,2",
@@ -490,9 +490,64 @@ def write_errors(binary):
             subprocess.run(["umount", mnt])
 
 
+def likwid(binary):
+    """scripts/likwid-compare.sh beside cpu/sumsq, the summary's likwid-bench column with and
+    without it, and the script's bad input."""
+    scripts = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts")
+    compare, summary_py = os.path.join(scripts, "likwid-compare.sh"), os.path.join(scripts, "summary.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        never = os.path.join(tmp, "never.json")
+        for args, says in [(["--sizes", "100"], "--sizes: '100' is not a byte count of at least 1024"),
+                           (["--sizes", "16384", "--rounds", "x"], "--rounds: 'x' is not a positive integer"),
+                           (["--sizes", "16384", "--isa", "sse9"], "--isa: 'sse9' is not one of"),
+                           (["--sizes", "16384", "--cpu-binary", os.path.join(tmp, "none")], "--cpu-binary: "),
+                           (["--sizes", "16384", "--bogus"], "unknown argument '--bogus'")]:
+            base = ["--cpu-binary", binary, "--out", never]
+            r = subprocess.run([compare, *base, *args], capture_output=True, text=True, timeout=TIMEOUT)
+            check(r.returncode == 2 and says in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+                  f"likwid-compare.sh {args}: exit {r.returncode}, {r.stderr!r}")
+            check(not os.path.exists(never), f"likwid-compare.sh {args}: wrote its output")
+        out = os.path.join(tmp, "cpu.json")
+        sizes = ["16384", "262144"]
+        r = run(binary, "--bytes", ",".join(sizes), "--no-probe", "--benchmark_filter=sumsq",
+                "--benchmark_min_time=0.01", "--benchmark_repetitions=1", f"--benchmark_out={out}")
+        check(r.returncode == 0, f"exit {r.returncode}\n{r.stderr}")
+        # Without likwid-bench on the PATH the column says so.
+        r = subprocess.run([sys.executable, summary_py, out], capture_output=True, text=True, timeout=TIMEOUT,
+                           env={**os.environ, "PATH": tmp})
+        check(r.returncode == 0 and "likwid-bench" in r.stdout and "not installed" in r.stdout,
+              f"summary without likwid-bench:\n{r.stdout}{r.stderr}")
+        if not shutil.which("likwid-bench"):
+            skip("likwid-bench is not installed (Debian: likwid)")
+        peer = os.path.join(tmp, "likwid.json")
+        r = subprocess.run([compare, "--cpu-binary", binary, "--sizes", " ".join(sizes), "--rounds", "2", "--out", peer],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        if r.returncode == 3:  # likwid-bench there, but it cannot run here (no such kernel, refused)
+            skip(r.stderr.strip())
+        check(r.returncode == 0, f"likwid-compare.sh: exit {r.returncode}\n{r.stderr}")
+        doc = load_json(peer)
+        meta = doc["likwid"]
+        check(meta["rounds"] == 2 and meta["kernel"].startswith("sum_sp") and meta["threads"] == 1, f"meta: {meta}")
+        check([run_["bytes"] for run_ in doc["runs"]] == [int(s) for s in sizes], f"sizes: {doc['runs']}")
+        for run_ in doc["runs"]:
+            for kind in ("likwid", "ours", "sdot"):
+                samples = run_[f"{kind}_samples"]
+                check(len(samples) == 2 and all(v > 0 for v in samples), f"{kind} samples: {run_}")
+                check(min(samples) <= run_[f"{kind}_bytes_per_s"] <= max(samples), f"{kind} median: {run_}")
+        r = subprocess.run([sys.executable, summary_py, out, peer], capture_output=True, text=True, timeout=TIMEOUT)
+        check(r.returncode == 0, f"summary exit {r.returncode}: {r.stderr}")
+        rows = [l.split("  ") for l in r.stdout.splitlines() if l.startswith(("16 KiB ", "256 KiB "))]
+        check(len(rows) == 2 and "not installed" not in r.stdout and meta["kernel"] in r.stdout,
+              f"summary with likwid.json:\n{r.stdout}")
+        for row in rows:
+            cells = [c.strip() for c in row if c.strip()]
+            check(re.match(r"^\d+\.\d\d \(\d+\.\d\d-\d+\.\d\d\)$", cells[-2]) and cells[-3].endswith("B/s"),
+                  f"no likwid-bench rate and ilp/likwid ratio (range) in {cells}")
+
+
 CASES = {"smoke": smoke, "trace": trace, "overlap": overlap, "summary": summary, "filtered": filtered, "errors": errors,
          "selftest": selftest, "selftest_interrupt": selftest_interrupt, "help": help_text, "list": list_names,
-         "interrupt": interrupt, "write_errors": write_errors}
+         "interrupt": interrupt, "write_errors": write_errors, "likwid": likwid}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in CASES:
