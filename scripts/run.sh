@@ -5,7 +5,10 @@
 #   scripts/run.sh                 quick suites, 3 repetitions (about two minutes on 2 cores)
 #   scripts/run.sh --full          whole grids, 5 repetitions each, random order (medians, spread)
 #   scripts/run.sh --suites cpu    only these suites (comma-separated: cpu, io, mpi, cuda); default: all built
-#   scripts/run.sh --no-fio        skip the fio peer of the I/O suite
+#   scripts/run.sh --no-fio        skip the fio peer of the I/O suite (fio at its defaults and at its
+#                                  best against our read stage, alternating rounds on a 1 GiB file)
+#   scripts/run.sh --no-likwid     skip likwid-bench beside cpu/sumsq (its sum kernel at the same sizes)
+#   scripts/run.sh --no-peers      both
 #   scripts/run.sh --trace         also a timeline per entry (one untimed traced pass) in <run>/traces/,
 #                                  drawn as Gantt figures with the others
 #   scripts/run.sh -- --benchmark_filter=sumsq   extra flags for every suite's binary
@@ -36,6 +39,7 @@ trap 'on_stop 143 TERM' TERM
 mode=--quick
 suites=""
 fio=1
+likwid=1
 trace=0
 extra=()
 while [ $# -gt 0 ]; do
@@ -43,10 +47,12 @@ while [ $# -gt 0 ]; do
     --quick|--full) mode=$1 ;;
     --suites) [ $# -ge 2 ] || { echo "run.sh: --suites needs a list (cpu,io,mpi,cuda)" >&2; exit 2; }; suites=$2; shift ;;
     --no-fio) fio=0 ;;
+    --no-likwid) likwid=0 ;;
+    --no-peers) fio=0 likwid=0 ;;
     --trace) trace=1 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "run.sh: unknown argument '$1' (use --quick, --full, --suites, --no-fio, --trace, or -- <flags>)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (use --quick, --full, --suites, --no-fio, --no-likwid, --no-peers, --trace, or -- <flags>)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -135,23 +141,58 @@ for s in "${chosen[@]}"; do
   [ "$rc" -eq 0 ] || status=$rc
   kept=""
   if kept=$(keep "$out/$s.partial.json" "$out/$s.json"); then files+=("$kept"); fi
+  if [ "$s" = cpu ] && [ "$likwid" -eq 1 ] && [ "$stopped" -eq 0 ] && [ -n "$kept" ]; then
+    if ! command -v likwid-bench >/dev/null 2>&1; then
+      echo "pipebench: likwid-bench not installed; the sum of squares goes without its limit" >&2
+    else
+      # At the sizes the suite ran cpu/sumsq at, and the ISA it ran (an --isa among the extra flags).
+      sizes=$(python3 -c 'import json, sys
+doc = json.load(open(sys.argv[1]))
+print(" ".join(sorted({str(b["pipebench"]["params"]["bytes"]) for b in doc["benchmarks"]
+                       if b["pipebench"]["pair"] == "cpu/sumsq" and "bytes" in b["pipebench"]["params"]}, key=int)))' "$kept")
+      isa=()
+      for ((i = 0; i < ${#extra[@]}; i++)); do
+        case "${extra[$i]}" in --isa) isa=(--isa "${extra[$((i + 1))]:-}") ;; --isa=*) isa=(--isa "${extra[$i]#--isa=}") ;; esac
+      done
+      if [ -n "$sizes" ]; then
+        echo "pipebench: likwid-bench beside cpu/sumsq at $sizes bytes" >&2
+        child_signal=TERM
+        run_child /dev/stdout scripts/likwid-compare.sh --cpu-binary "${binary[cpu]}" --sizes "$sizes" "${isa[@]}" \
+          --rounds 3 --out "$out/likwid.json"
+        if [ "$rc" -eq 0 ]; then files+=("$out/likwid.json"); elif [ "$stopped" -eq 0 ]; then status=1; fi
+      fi
+    fi
+  fi
   if [ "$s" = io ] && [ "$fio" -eq 1 ] && [ "$stopped" -eq 0 ] && [ -n "$kept" ]; then
-    file=$(find "$data" -name 'pipebench-io-*.f32' | head -n 1)
     if ! command -v fio >/dev/null 2>&1; then
       echo "pipebench: fio not installed; the I/O summary goes without its peer" >&2
-    elif [ -n "$file" ]; then
+    else
+      # fio and our read stage in alternating rounds on a file of its own, large enough that a
+      # pass lasts about a second (PIPEBENCH_PEER_FILE_BYTES, default 1 GiB), written by
+      # pipebench-io (one stage_read pass, kept).
+      peer_bytes=${PIPEBENCH_PEER_FILE_BYTES:-1073741824}
+      mkdir -p "$data/peer"
+      run_child "$out/fio-file.txt" "${binary[io]}" --quick --bytes "$peer_bytes" --data-dir "$data/peer" --keep \
+        --no-probe --benchmark_filter='^io/read/stage_read/.*/queue_depth:1/mode:buffered$' \
+        --benchmark_repetitions=1 --benchmark_min_time=0.01
+      file=$(find "$data/peer" -name 'pipebench-io-*.f32' | head -n 1)
+      [ "$rc" -eq 0 ] && [ -n "$file" ] || { echo "pipebench: no file for fio (see $out/fio-file.txt)" >&2; file=""; }
+      rm -f "$out/fio-file.txt"
+    fi
+    if [ -n "${file:-}" ] && [ "$stopped" -eq 0 ]; then
       if [ "$mode" = --full ]; then blocks="131072 1048576" depths="1 2 4 8 16 32 64" modes="direct buffered cached"
       else blocks="1048576" depths="1 4 16 32" modes="direct buffered"; fi
       grep -q '"io/read/o_direct": "supported' "$kept" || modes=${modes/direct /}
       child_signal=TERM
       for b in $blocks; do
         [ "$stopped" -eq 0 ] || break
-        echo "pipebench: fio on the same file, block $b" >&2
+        echo "pipebench: fio at its defaults and at its best against our read stage, block $b, $(( peer_bytes >> 20 )) MiB file" >&2
         run_child /dev/stdout scripts/fio-compare.sh --file "$file" --block "$b" --queue-depths "$depths" \
-          --modes "$modes" --out "$out/fio-$b.json"
+          --modes "$modes" --rounds 3 --io-binary "${binary[io]}" --out "$out/fio-$b.json"
         if [ "$rc" -eq 0 ]; then files+=("$out/fio-$b.json"); elif [ "$stopped" -eq 0 ]; then status=1; fi
       done
     fi
+    file=""
   fi
   if [ -n "$data" ]; then rm -rf "$data"; data=""; fi
 done
@@ -162,7 +203,7 @@ if [ ${#files[@]} -gt 0 ]; then
   # The run's figures beside its data. plot.py finds a python3 with matplotlib or says what to
   # install; without it the run still has its results and its exit status.
   results=()
-  for f in "${files[@]}"; do [[ "$f" == */fio-* ]] || results+=("$f"); done
+  for f in "${files[@]}"; do [[ "$f" == */fio-* || "$f" == */likwid.json ]] || results+=("$f"); done
   if scripts/plot.py -o "$out" "${results[@]}" >"$out/figures.txt"; then
     echo "pipebench: figures in $out/ ($(grep -c '\.pdf$' "$out/figures.txt") PDF, each also as PNG) and the joined table $out/pairs.csv" >&2
   else

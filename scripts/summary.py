@@ -16,6 +16,7 @@ far as it got, with a line saying what did not run. Input that is not a pipebenc
 one line on stderr and exit 2. Standard library only."""
 import math
 import os
+import shutil
 import sys
 from collections import defaultdict
 
@@ -91,8 +92,12 @@ def num(v):
 
 
 def level_of(size, ctx):
+    """The level a working set is served from: where the probe found each level's bandwidth
+    falling (cache_level_bytes_*), else the sizes the machine reports."""
     l1, l2 = num(ctx.get("cache_l1_bytes")) or 0, num(ctx.get("cache_l2_bytes")) or 0
     l3 = num(ctx.get("cache_l3_effective_bytes")) or 0
+    if "cache_level_bytes_L3" in ctx:
+        l1, l2, l3 = (num(ctx.get(f"cache_level_bytes_L{i}")) or 0 for i in (1, 2, 3))
     for name, cap in (("L1", l1), ("L2", l2), ("L3", l3)):
         if cap and size <= cap:
             return name
@@ -115,22 +120,46 @@ def stage(results, e, variant):
     return None
 
 
+def likwid_runs(results):
+    """bytes -> likwid-compare.sh's run at that size (the last document that has it), and the doc."""
+    runs, meta = {}, None
+    for doc in results.peers:
+        if isinstance(doc.get("likwid"), dict):
+            meta = doc["likwid"]
+            runs.update({int(r["bytes"]): r for r in doc["runs"]})
+    return runs, meta
+
+
 def sumsq_table(results, ctx):
     rows = []
     groups = defaultdict(list)
     for e in of(results, "cpu/sumsq", "ilp"):
         groups[e.params["bytes"]].append(e)
+    peer, meta = likwid_runs(results)
+    # The likwid-bench column: its limit where scripts/likwid-compare.sh ran, and why not otherwise.
+    absent = "not installed" if shutil.which("likwid-bench") is None else "not run"
     for size in sorted(groups):
         b = best(groups[size])
         s, ref = results.sibling(b, "serial"), results.sibling(b, "reference")
+        lk = peer.get(size)
+        lk_rate = lk.get("likwid_bytes_per_s") if lk else None
         rows.append([fmt_bytes(size), level_of(size, ctx),
                      fmt_rate(s.value("bytes_per_second"), "B/s") + spread(s) if s else "-",
                      f"{fmt_rate(b.value('bytes_per_second'), 'B/s')}{spread(b)} (k={b.params['chains']})",
                      fmt_x(b.value("speedup")), fmt_f(b.value("roofline_fraction")),
                      fmt_rate(ref.value("bytes_per_second"), "B/s") + spread(ref) if ref else "-",
-                     fmt_x(b.value("vs_reference"))])
-    table("cpu/sumsq: one chain vs k independent vector chains vs cblas_sdot (one core)",
-          ["size", "level", "serial", "best ilp", "speedup", "of roofline", "sdot", "ilp/sdot"], rows)
+                     fmt_x(b.value("vs_reference")),
+                     fmt_rate(lk_rate, "B/s") if lk_rate else (absent if meta is None else "-"),
+                     ratio_range(lk["ours_samples"], lk["likwid_samples"]) if lk_rate else "-",
+                     ratio_range(lk["sdot_samples"], lk["likwid_samples"]) if lk_rate else "-"])
+    note = None
+    if meta:
+        note = (f"likwid-bench {meta.get('kernel', '?')} ({meta.get('version', '?')}), one thread on hwthread "
+                f"{meta.get('hwthread', '?')}, {meta.get('rounds', '?')} rounds alternating with ours and sdot "
+                "(scripts/likwid-compare.sh); ilp/likwid and sdot/likwid: median of the rounds' ratios (range)")
+    table("cpu/sumsq: one chain vs k independent vector chains vs cblas_sdot vs likwid-bench (one core)",
+          ["size", "level", "serial", "best ilp", "speedup", "of roofline", "sdot", "ilp/sdot", "likwid-bench",
+           "ilp/likwid", "sdot/likwid"], rows, note)
 
 
 def matmul_table(results, ctx):
@@ -341,26 +370,64 @@ def without(params, *keys):
     return {k: v for k, v in params.items() if k not in keys}
 
 
+def ratio_range(ours, peers):
+    """'0.95 (0.90-1.02)': the median of per-round ratios ours[r] / peers[r], and their range."""
+    ratios = sorted(o / p for o, p in zip(ours, peers) if p)
+    if not ratios:
+        return "-"
+    mid = len(ratios) // 2
+    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    return f"{median:.2f}" + (f" ({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(ratios) > 1 else "")
+
+
+def fio_table(results):
+    """fio at its defaults and at its best against our read stage, from alternating rounds."""
+    rows = []
+    for doc in results.peers:
+        if "fio" not in doc:
+            continue
+        meta = doc["fio"]
+        for r in doc["runs"]:
+            if "ours_samples" not in r:
+                continue
+            rows.append([fmt_size(int(meta["file_bytes"])), r["mode"], f"{int(meta['block']) // 1024} KiB",
+                         r["queue_depth"], f"{r['ours_bw_bytes'] / 1e9:.2f}",
+                         f"{r['default_bw_bytes'] / 1e9:.2f}" if "default_bw_bytes" in r else "-",
+                         f"{r['bw_bytes'] / 1e9:.2f}", ratio_range(r["ours_samples"], r["samples"]),
+                         ratio_range(r["samples"], r.get("default_samples", []))])
+    if rows:
+        rounds = {doc["fio"].get("rounds") for doc in results.peers if "fio" in doc}
+        table("io/read: our read stage against fio, GB/s, alternating rounds on one file",
+              ["file", "mode", "block", "q", "stage_read", "fio default", "fio best", "ours/best", "best/default"],
+              rows, f"fio best: {next(d for d in results.peers if 'fio' in d)['fio'].get('best_options', '?')} "
+                    "(the features our reader uses); "
+                    f"medians of {', '.join(str(r) for r in sorted(rounds, key=str))} rounds, each round running "
+                    "ours, fio default and fio best in turn; ratios: median of the rounds' ratios (range)")
+
+
 def io_tables(results):
     """io/read: the read stages against fio, then serial vs thread vs io_uring per intensity."""
     fio = {}
     for doc in results.peers:
+        if "fio" not in doc:
+            continue
         for r in doc["runs"]:
-            fio[(r["mode"], int(doc["fio"]["block"]), int(r["queue_depth"]))] = r["bw_bytes"]
+            fio[(int(doc["fio"]["file_bytes"]), r["mode"], int(doc["fio"]["block"]), int(r["queue_depth"]))] = r["bw_bytes"]
     rows = []
     reads = of(results, "io/read", "stage_read")
     for e in sorted(reads, key=lambda e: (e.params["bytes"], e.params["mode"], e.params["block"], e.params["queue_depth"])):
         mode, block, q = e.params["mode"], e.params["block"], e.params["queue_depth"]
         pread = results.find(e, "stage_pread", without(e.params, "queue_depth"))
-        peer = fio.get((mode, block, q))
+        peer = fio.get((e.params["bytes"], mode, block, q))
         ours = e.value("bytes_per_second")
         rows.append([fmt_size(e.params["bytes"]), mode, f"{block // 1024} KiB", q, gbs(pread), gbs(e) + spread(e),
                      "-" if peer is None else f"{peer / 1e9:.2f}",
                      "-" if peer is None or not ours else f"{ours / peer:.2f}"])
     table("io/read: reading the file alone, GB/s (pread loop; io_uring read stage at queue depth q; fio io_uring)",
-          ["file", "mode", "block", "q", "pread", "stage_read", "fio", "ours/fio"], rows,
-          "fio: scripts/fio-compare.sh on the same file, block, queue depth and mode (median of its runs)"
-          if fio else "fio: not run (scripts/fio-compare.sh, or run.sh without --no-fio)")
+          ["file", "mode", "block", "q", "pread", "stage_read", "fio best", "ours/fio"], rows,
+          "fio: scripts/fio-compare.sh on the same file, block, queue depth and mode, at its best (median of its runs)"
+          if fio else "fio: not run on this file (scripts/fio-compare.sh, or run.sh without --no-fio)")
+    fio_table(results)
 
     rows = []
     pipelined = of(results, "io/read", role="pipelined")

@@ -29,7 +29,7 @@ def run_sh(build, tmp, stop=None):
     results, data = os.path.join(tmp, "results"), os.path.join(tmp, "data")
     os.makedirs(data, exist_ok=True)
     env = {**os.environ, "PIPEBENCH_BUILD": build, "PIPEBENCH_RESULTS": results, "PIPEBENCH_DATA_DIR": data}
-    p = subprocess.Popen([os.path.join(ROOT, "scripts", "run.sh"), "--suites", "cpu,io", "--no-fio", *FLAGS],
+    p = subprocess.Popen([os.path.join(ROOT, "scripts", "run.sh"), "--suites", "cpu,io", "--no-peers", *FLAGS],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     err, done, deadline = [], 0, time.monotonic() + TIMEOUT
     if stop:
