@@ -423,10 +423,15 @@ def io_tables(results):
         rows.append([fmt_size(e.params["bytes"]), mode, f"{block // 1024} KiB", q, gbs(pread), gbs(e) + spread(e),
                      "-" if peer is None else f"{peer / 1e9:.2f}",
                      "-" if peer is None or not ours else f"{ours / peer:.2f}"])
-    table("io/read: reading the file alone, GB/s (pread loop; io_uring read stage at queue depth q; fio io_uring)",
-          ["file", "mode", "block", "q", "pread", "stage_read", "fio best", "ours/fio"], rows,
-          "fio: scripts/fio-compare.sh on the same file, block, queue depth and mode, at its best (median of its runs)"
-          if fio else "fio: not run on this file (scripts/fio-compare.sh, or run.sh without --no-fio)")
+    header = ["file", "mode", "block", "q", "pread", "stage_read", "fio best", "ours/fio"]
+    joined = any(row[-1] != "-" for row in rows)
+    if joined:
+        note = "fio: scripts/fio-compare.sh on the same file, block, queue depth and mode, at its best (median of its runs)"
+    else:  # fio ran on a file of its own (run.sh's 1 GiB one): the table after this one
+        header, rows = header[:-2], [row[:-2] for row in rows]
+        note = ("fio: on a file of its own, in the table below" if fio else
+                "fio: not run (scripts/fio-compare.sh, or run.sh without --no-fio)")
+    table("io/read: reading the file alone, GB/s (pread loop; io_uring read stage at queue depth q)", header, rows, note)
     fio_table(results)
 
     rows = []

@@ -101,7 +101,7 @@ def figures():
     check(RUNS, "no committed run under results/vm/")
     check(SWEEP, "no committed sweep under results/plots/slurm-sweep/ci/")
     check_schema(*[f for p in INPUTS for f in sorted(glob.glob(os.path.join(p, "**", "*.json"), recursive=True))
-                   if "fio" not in os.path.basename(f) and not f.endswith(".trace.json")])
+                   if not os.path.basename(f).startswith(("fio", "likwid")) and not f.endswith(".trace.json")])
     want = expected_types(INPUTS)
     all_types = set(registry.types())
     check({"speedup", "speedup_vs_ratio", "throughput_vs_chains", "efficiency_vs_chunks", "efficiency_vs_queue_depth",
