@@ -6,9 +6,13 @@
 # entry and its graph twin again with --trace, their timelines checked. Estimated 3 to 5
 # minutes on an H100 machine with 16 cores, the build included (not yet run on one).
 #
-#   scripts/gpu-check.sh              writes build-gpu/gpu-check/{cuda.json,cuda.txt,build.log,
-#                                     trace.json,traces/}
+#   scripts/gpu-check.sh              writes $OUT/ (the device tool's folder that comes back) or,
+#                                     without it, build-gpu/gpu-check/: preflight.txt, build.log,
+#                                     ctest.txt, cuda.json, cuda.txt, trace.json, traces/
 #   scripts/gpu-check.sh -- <flags>   extra flags for pipebench-cuda (e.g. --benchmark_filter=elementwise)
+# A preflight comes first and stops within seconds, with one line and exit 3, where
+# nvidia-smi, nvcc or cmake is missing or fails. Every step after it has a time limit, together
+# under nine minutes: the build 150 s, the CUDA tests 120 s, the suite 240 s, the trace 45 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,11 +20,36 @@ extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-check.sh: unknown argument '$1' (use -- <pipebench-cuda flags>)" >&2; exit 2 ;;
   esac
   shift
 done
+
+out=${OUT:-build-gpu/gpu-check}
+mkdir -p "$out"
+
+# Preflight: what the check cannot do without, each asked with a time limit, its answer kept.
+preflight() {  # preflight <name> <command...>: prints the command's first lines, or stops
+  local name=$1 text rc=0
+  shift
+  text=$(timeout 20 "$@" 2>&1) || rc=$?
+  { echo "\$ $*"; echo "$text"; } >>"$out/preflight.txt"
+  if [ "$rc" -ne 0 ]; then
+    local why="exit $rc"
+    [ "$rc" -eq 124 ] && why="no answer in 20 s"
+    [ "$rc" -eq 127 ] && why="not found" text=""
+    echo "gpu-check: preflight: $name: $why${text:+ ($(printf '%s' "$text" | tail -n 1))}; nothing was built or run" >&2
+    exit 3
+  fi
+  printf '%s\n' "$text" | head -n 12 >&2
+}
+: >"$out/preflight.txt"
+nvcc=$(command -v nvcc || echo "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc")
+preflight nvidia-smi nvidia-smi
+preflight nvcc "$nvcc" --version
+preflight cmake cmake --version
+export PATH=$(dirname "$nvcc"):$PATH  # CMake finds the same nvcc
 
 # A GPU machine may have no network. Its libraries can come carried in .deps/debs (downloaded
 # here by scripts/gpu-deps.sh, unpacked there into .deps/root), or installed;
@@ -44,24 +73,23 @@ elif [ -z "${PIPEBENCH_NO_DEPS:-}" ] && ! scripts/deps.sh; then
   echo "gpu-check: scripts/deps.sh could not install the missing packages; trying with what is installed" >&2
 fi
 
-out=build-gpu/gpu-check
-mkdir -p "$out"
 jobs=$(nproc 2>/dev/null || echo 2)
 start=$SECONDS
 echo "gpu-check: building pipebench-cuda into build-gpu/ (log: $out/build.log)" >&2
-if ! { cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DPIPEBENCH_WITH_CUDA=ON "${prefix_args[@]}" \
+if ! { timeout 60 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DPIPEBENCH_WITH_CUDA=ON "${prefix_args[@]}" \
          -DPIPEBENCH_WITH_MPI=OFF -DPIPEBENCH_WITH_URING=OFF &&
-       cmake --build build-gpu -j "$jobs" --target pipebench-cuda cuda_plan_test; } >"$out/build.log" 2>&1; then
+       timeout 150 cmake --build build-gpu -j "$jobs" --target pipebench-cuda cuda_plan_test; } >"$out/build.log" 2>&1; then
   tail -n 30 "$out/build.log" >&2
   echo "gpu-check: the build failed; see $out/build.log" >&2
   exit 1
 fi
 echo "gpu-check: built in $((SECONDS - start)) s; running the CUDA tests" >&2
 status=0
-ctest --test-dir build-gpu -L cuda --output-on-failure >&2 || status=$?
+timeout 120 ctest --test-dir build-gpu -L cuda --output-on-failure --timeout 100 >"$out/ctest.txt" 2>&1 || status=$?
+tail -n 15 "$out/ctest.txt" >&2
 
 echo "gpu-check: running the quick CUDA suite (console table: $out/cuda.txt)" >&2
-build-gpu/bench/cuda/pipebench-cuda --quick --no-probe --benchmark_out="$out/cuda.json" \
+timeout -s INT -k 15 240 build-gpu/bench/cuda/pipebench-cuda --quick --no-probe --benchmark_out="$out/cuda.json" \
   --benchmark_out_format=json --benchmark_color=false "${extra[@]}" >"$out/cuda.txt" || status=$?
 
 python3 - "$out/cuda.json" <<'PY' || { [ "$status" -ne 0 ] || status=1; }
@@ -183,7 +211,7 @@ point='bytes:67108864/chunks:32/intensity:4096/memory:pinned/order:depth_first/s
 traced="^cuda/elementwise/(pipelined|graph)/$point"
 echo "gpu-check: tracing $traced (timelines: $out/traces/)" >&2
 rm -rf "$out/traces"
-build-gpu/bench/cuda/pipebench-cuda --quick --no-probe --benchmark_repetitions=1 --benchmark_filter="$traced" \
+timeout -s INT -k 10 45 build-gpu/bench/cuda/pipebench-cuda --quick --no-probe --benchmark_repetitions=1 --benchmark_filter="$traced" \
   --trace="$out/traces" --benchmark_out="$out/trace.json" --benchmark_out_format=json --benchmark_color=false \
   >/dev/null || status=$?
 python3 - "$out/trace.json" <<'PY' || { [ "$status" -ne 0 ] || status=1; }
