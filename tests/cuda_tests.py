@@ -170,7 +170,8 @@ def errors_case(binary):
     help_text = run(binary, "--help").stdout
     # Once options.cpp takes the CUDA axes, their bad values must fail the same way.
     if "--streams" in help_text:
-        cases += [(["--streams", "0"], "--streams"), (["--streams", "9", "--chunks", "8"], "--streams")]
+        cases += [(["--streams", "0"], "--streams"), (["--streams", "9", "--chunks", "8"], "--streams"),
+                  (["--streams", "33", "--chunks", "64"], "--streams")]  # beyond the 32 hardware queues
     if "--order" in help_text:
         cases.append((["--order", "sideways"], "--order"))
     if "--memory" in help_text:

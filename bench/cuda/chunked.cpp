@@ -12,7 +12,10 @@ namespace pipebench::bench {
 
 namespace {
 
-PIPEBENCH_REGISTER_OPTION(cuda, streams, "CUDA streams the chunks are dealt over (1..64)", DomainOption::Kind::positive)
+// At most 32: the device's hardware work queues (CUDA_DEVICE_MAX_CONNECTIONS, which main() raises
+// from the driver's default 8 to its maximum 32); more streams would share queues.
+PIPEBENCH_REGISTER_OPTION(cuda, streams,
+                          DomainOption::count("CUDA streams the chunks are dealt over (1..32, one hardware queue each)", 32))
 PIPEBENCH_REGISTER_OPTION(cuda, order, "Issue order of the pipelined variants", DomainOption::Kind::choice,
                           {"depth_first", "breadth_first"})
 PIPEBENCH_REGISTER_OPTION(cuda, memory, "Host memory", DomainOption::Kind::choice, {"pinned", "registered", "pageable"})

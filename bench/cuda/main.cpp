@@ -1,5 +1,10 @@
 // pipebench-cuda: the cuda domain's names; every pair in this folder registers itself
 // (PIPEBENCH_REGISTER_PAIR) and its options.
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "harness.hpp"
 
 namespace pb = pipebench::bench;
@@ -8,8 +13,18 @@ using pb::DomainOption;
 PIPEBENCH_REGISTER_OPTION(cuda, n, "Matrix sizes N (N x N) of the batched matmul", DomainOption::Kind::positive)
 
 int main(int argc, char** argv) {
+  // Streams beyond the hardware work queues the driver opens share them and serialise: the
+  // driver opens CUDA_DEVICE_MAX_CONNECTIONS of them (default 8, at most 32) at its first call,
+  // so the variable is set here, before any CUDA call, unless the environment sets it.
+  const bool own_connections = std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") == nullptr;
+  if (own_connections) setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", 1);
   pb::Domain cuda;
   cuda.name = "cuda";
   cuda.axis_order = {"bytes", "n", "chunks", "depth", "intensity"};
+  cuda.context = [own_connections](const pb::Suite&) -> std::vector<std::pair<std::string, std::string>> {
+    return {{"CUDA_DEVICE_MAX_CONNECTIONS", std::string(std::getenv("CUDA_DEVICE_MAX_CONNECTIONS")) +
+                                                (own_connections ? " (set by pipebench-cuda: one hardware queue per stream)"
+                                                                 : " (from the environment)")}};
+  };
   return pb::run_main(argc, argv, cuda);
 }
