@@ -13,7 +13,26 @@ std::string describe(cudaError_t status, const char* call, const char* file, int
 }
 }  // namespace
 
+bool is_sticky(cudaError_t status) {
+  switch (status) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorECCUncorrectable:
+    case cudaErrorLaunchTimeout:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void throw_error(cudaError_t status, const char* call, const char* file, int line) {
+  if (is_sticky(status)) throw StickyError(describe(status, call, file, line) + " (sticky: the CUDA context is lost)");
   throw std::runtime_error(describe(status, call, file, line));
 }
 

@@ -4,7 +4,18 @@
 // Destructors, which must not throw, use PIPEBENCH_CUDA_WARN: the same line on stderr.
 #include <cuda_runtime_api.h>
 
+#include <stdexcept>
+
 namespace pipebench::cuda {
+
+// A sticky error (an illegal address, a kernel that faulted or trapped, an ECC error): the
+// context is lost and every later call in this process fails with it. throw_error throws this
+// type for them, so that the run can end at the entry that met it (pipebench-cuda's ends_run)
+// instead of every later entry failing at a call that did nothing wrong.
+struct StickyError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+bool is_sticky(cudaError_t status);
 
 [[noreturn]] void throw_error(cudaError_t status, const char* call, const char* file, int line);
 void warn_error(cudaError_t status, const char* call, const char* file, int line) noexcept;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <string>
 
 #include "check.hpp"
 #include "kernels.hpp"
@@ -50,10 +51,22 @@ __global__ void batched_matmul_nt_kernel(const float* __restrict__ ab, float* __
 
 }  // namespace
 
+namespace {
+// cudaGetLastError() after a launch returns any error still pending in this thread; one found
+// here, before the launch, belongs to an earlier call.
+void check_no_earlier_error(const char* kernel, const char* file, int line) {
+  if (const cudaError_t earlier = cudaGetLastError(); earlier != cudaSuccess)
+    throw_error(earlier, (std::string("an earlier asynchronous call (its error found before launching ") + kernel + ")").c_str(),
+                file, line);
+}
+}  // namespace
+
 void launch_poly(const float* in, float* out, std::size_t count, int degree, float coefficient, cudaStream_t stream) {
   if (count == 0) return;
   // Enough blocks for one element per thread up to the grid's limit, where the loop takes over.
   const std::size_t blocks = std::min<std::size_t>((count + kPolyBlock - 1) / kPolyBlock, 0x7fffffff);
+  // An error left by an earlier asynchronous call is that call's, not this launch's: said as such.
+  check_no_earlier_error("poly_kernel", __FILE__, __LINE__);
   poly_kernel<<<static_cast<unsigned>(blocks), kPolyBlock, 0, stream>>>(in, out, count, degree, coefficient);
   PIPEBENCH_CUDA_CHECK(cudaGetLastError());
 }
@@ -65,6 +78,7 @@ void launch_batched_matmul_nt(const float* ab, float* c, std::size_t batch, int 
   for (std::size_t first = 0; first < batch; first += kMaxGridZ) {
     const std::size_t items = std::min(kMaxGridZ, batch - first);
     const dim3 grid(tiles, tiles, static_cast<unsigned>(items));
+    check_no_earlier_error("batched_matmul_nt_kernel", __FILE__, __LINE__);
     batched_matmul_nt_kernel<<<grid, dim3(kTile, kTile), 0, stream>>>(ab + first * 2 * nn, c + first * nn, n);
     PIPEBENCH_CUDA_CHECK(cudaGetLastError());
   }

@@ -315,6 +315,19 @@ def selftest(binary):
                     check(message.split(":")[0] in r.stderr, f"{variant}: nothing said on stderr")
             else:
                 check(not b.get("error_occurred"), f"{variant}: {b.get('error_message')}")
+        # An error the domain says leaves the process unable to go on (CUDA's sticky errors): that
+        # entry fails, the run stops there, the entries after it are not run, the file is kept.
+        out = os.path.join(tmp, "lost.json")
+        r = run(binary, "--benchmark_filter=faults/(serial|lost|skips)/", "--no-probe", "--benchmark_min_time=0.001",
+                "--benchmark_repetitions=1", f"--benchmark_out={out}")
+        check(r.returncode == 1 and "no later entry can run in this process" in r.stderr, f"lost: exit {r.returncode}\n{r.stderr}")
+        doc, _ = load_result(out)
+        meta = doc["pipebench"]
+        check(meta["status"] == "incomplete" and meta["reason"].startswith("selftest/faults/lost/n:1: the device context is lost")
+              and meta["not_run"] == ["selftest/faults/skips/n:1"], f"lost: {meta}")
+        errors = {b["name"]: b.get("error_message") for b in doc["benchmarks"]}
+        check(errors.get("selftest/faults/serial/n:1") is None and "context is lost" in (errors.get("selftest/faults/lost/n:1") or ""),
+              f"lost: {errors}")
         # Manual timing: the entry's own seconds, the pair's fixed iteration count, our name.
         out = os.path.join(tmp, "clock.json")
         r = run(binary, "--benchmark_filter=clock/", "--no-probe", "--benchmark_repetitions=1",

@@ -13,6 +13,11 @@ namespace pb = pipebench::bench;
 
 namespace {
 
+// What a sticky device error is to a real domain: after it, nothing more can run.
+struct ContextLost : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct Numbers : pb::Instance {
   std::size_t footprint() const override { return 0; }
 };
@@ -67,6 +72,13 @@ pb::Pair make_selftest_pair(const pb::Suite&) {
                            [](Numbers&, const pb::Params&) {
                              pb::Entry e = constant(1.0);
                              e.run = [] { throw std::runtime_error("the stage broke"); };
+                             return e;
+                           }),
+      // An error that leaves the process unable to go on (main() says which): the run ends at it.
+      pb::variant<Numbers>("lost", pb::Role::alternative, {},
+                           [](Numbers&, const pb::Params&) {
+                             pb::Entry e = constant(1.0);
+                             e.run = [] { throw ContextLost("the device context is lost"); };
                              return e;
                            }),
       pb::variant<Numbers>("skips", pb::Role::alternative, {},
@@ -157,4 +169,9 @@ PIPEBENCH_REGISTER_PAIR(selftest, clock, make_clock_pair)
 // A domain's own axis option: only this binary has --pace.
 PIPEBENCH_REGISTER_OPTION(selftest, pace, "How the clock ticks", pb::DomainOption::Kind::choice, {"even", "steady"})
 
-int main(int argc, char** argv) { return pb::run_main(argc, argv, "selftest"); }
+int main(int argc, char** argv) {
+  pb::Domain selftest;
+  selftest.name = "selftest";
+  selftest.ends_run = [](const std::exception& e) { return dynamic_cast<const ContextLost*>(&e) != nullptr; };
+  return pb::run_main(argc, argv, selftest);
+}

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "check.hpp"
 #include "harness.hpp"
 
 namespace pb = pipebench::bench;
@@ -26,5 +27,8 @@ int main(int argc, char** argv) {
                                                 (own_connections ? " (set by pipebench-cuda: one hardware queue per stream)"
                                                                  : " (from the environment)")}};
   };
+  // After a sticky error every later entry would fail at an unrelated call: the run ends at the
+  // entry that met it, named as the reason, its finished entries kept.
+  cuda.ends_run = [](const std::exception& e) { return dynamic_cast<const pipebench::cuda::StickyError*>(&e) != nullptr; };
   return pb::run_main(argc, argv, cuda);
 }

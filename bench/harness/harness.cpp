@@ -71,6 +71,7 @@ struct Current {
 };
 std::unique_ptr<Current> g_current;
 const Processes* g_processes = nullptr;
+const std::function<bool(const std::exception&)>* g_ends_run = nullptr;
 const SuiteOptions* g_options = nullptr;
 
 // Every process decides at the same entry boundary whether the run stops.
@@ -205,6 +206,8 @@ void run_entry(benchmark::State& state, EntryRecord& rec) {
     if (g_processes->fatal) g_processes->fatal(rec.name + ": error: " + e.what());
     std::cerr << rec.name << ": error: " << e.what() << "\n";
     state.SkipWithError((std::string("error: ") + e.what()).c_str());
+    if (g_ends_run && *g_ends_run && (*g_ends_run)(e))
+      request_stop(rec.name + ": " + e.what() + "; no later entry can run in this process");
   }
 }
 
@@ -340,6 +343,7 @@ int run_main(int argc, char** argv, const Domain& domain) {
   const std::string program = "pipebench-" + domain.name;
   const Processes& processes = domain.processes;
   g_processes = &processes;
+  g_ends_run = &domain.ends_run;
   install_stop_handlers();
   // Only rank 0 speaks: the others run the same entries with their output discarded.
   if (processes.rank != 0) {

@@ -1,6 +1,7 @@
 #pragma once
 // The driver every pipebench-<domain> binary's main() calls: options, registration of every
 // declared pair, machine probes and context, the run, the model, the exit code.
+#include <exception>
 #include <functional>
 #include <string>
 #include <utility>
@@ -36,6 +37,11 @@ struct Domain {
   std::function<void(const SuiteOptions&)> prepare;
   // The domain's lines of the run's context (cpu: thread binding, OpenBLAS).
   std::function<std::vector<std::pair<std::string, std::string>>(const Suite&)> context;
+  // Whether an entry's error leaves this process unable to run any further entry (CUDA: a
+  // sticky error, after which every call in the context fails). Such an entry fails and the
+  // run stops there, as on a stop request: the entries after it are not run (not_run, with
+  // this entry's error as the reason) instead of each failing at an unrelated call.
+  std::function<bool(const std::exception& error)> ends_run;
   Processes processes;
 };
 
