@@ -178,7 +178,7 @@ for workload, axis in (("elementwise", "intensity"), ("batched_matmul", "n")):
                      f"{serial * 1e3:.3g} ms" if serial else "-",
                      f"{seconds(b) * 1e3:.3g} ms (k={p['streams']}, {p['order']})",
                      f"{b.get('speedup', 0):.2f}x", f"{b.get('speedup_bound', 0):.2f}x",
-                     f"{eff:.2f}" if eff is not None else "-",
+                     "-" if eff is None else f"{eff:.2f}" + (" (!)" if eff > 1.05 else ""),
                      f"{seconds(graph[1]) * 1e3:.3g} ms (k={graph[0]['streams']}, {graph[0]['order']})" if graph else "-"])
         if workload == "elementwise" and memory == "pinned" and ratio and \
                 (balance is None or abs(ratio - 1) < abs(balance[1] - 1)):
@@ -193,7 +193,9 @@ for workload, axis in (("elementwise", "intensity"), ("batched_matmul", "n")):
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
 print("\nkernel:copy = stage_kernel / the slower copy stage (below 1 copy-bound, above 1 compute-bound); "
-      "efficiency = (T_serial - T_pipelined) / (T_serial - T_ideal), T_ideal from the stage-alone times")
+      "efficiency = (T_serial - T_pipelined) / (T_serial - T_ideal), T_ideal the model's from the stage-alone times; "
+      "(!): above 1.05, the model, not the overlap, is off there (breadth-first assumes each copy engine finishes one "
+      "stream's share before the next): check it against the timeline")
 if balance:
     value, ratio, eff = balance
     met = eff is not None and eff >= 0.9
