@@ -41,6 +41,8 @@ bool cpu_has_bf16() {
 // once, with the variable set to the core for the widest ISA. PIPEBENCH_OPENBLAS_PICKED carries
 // OpenBLAS's own pick into the context. A core set in the environment is left alone, and so is
 // OpenBLAS's pick under PIPEBENCH_OPENBLAS_AS_IS=1 (its default measured on purpose).
+std::string g_rerun_failed;  // the core the rerun would have set, when execv failed
+
 void openblas_at_its_best(char** argv) {
   if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("PIPEBENCH_OPENBLAS_PICKED") ||
       std::getenv("PIPEBENCH_OPENBLAS_AS_IS"))
@@ -51,14 +53,18 @@ void openblas_at_its_best(char** argv) {
   setenv("PIPEBENCH_OPENBLAS_PICKED", picked.c_str(), 1);
   setenv("OPENBLAS_CORETYPE", core->c_str(), 1);
   execv("/proc/self/exe", argv);
-  unsetenv("OPENBLAS_CORETYPE");  // no exec: OpenBLAS's own pick runs, and the context says why
-  setenv("PIPEBENCH_OPENBLAS_PICKED", (picked + " (rerun with OPENBLAS_CORETYPE=" + *core + " failed)").c_str(), 1);
+  // No exec: OpenBLAS's own pick runs in this process, and the context says why.
+  unsetenv("OPENBLAS_CORETYPE");
+  unsetenv("PIPEBENCH_OPENBLAS_PICKED");
+  g_rerun_failed = *core;
 }
 
 std::string openblas_choice() {
+  if (!g_rerun_failed.empty())
+    return std::string("OpenBLAS's own pick, ") + openblas_get_corename() + " (rerun with OPENBLAS_CORETYPE=" +
+           g_rerun_failed + " failed)";
   if (const char* picked = std::getenv("PIPEBENCH_OPENBLAS_PICKED")) {
     const std::string p = picked;
-    if (p.find("failed") != std::string::npos) return "OpenBLAS's own pick, " + p;
     return "OpenBLAS picked " + p + " (" +
            std::string(pipebench::kernels::isa_name(pipebench::kernels::openblas_core_isa(p))) +
            ") on this CPU; set to " + env_or_unset("OPENBLAS_CORETYPE") + ", the core for " +
