@@ -38,12 +38,18 @@ double best_rate(double work_per_call, double min_seconds, int trials, F&& body)
 
 volatile double g_sink;  // results the probes must not let the compiler drop
 
-// One core's read bandwidth over `bytes` of fresh seeded data, best of 5.
+// One core's read bandwidth over the first n floats of data: the 8-chain sum, best of `trials`
+// runs of at least min_seconds.
+double sum_rate(const float* data, std::size_t n, kernels::Isa isa, double min_seconds, int trials) {
+  const kernels::SumKernel sum = kernels::sumsq_kernel(8, isa);
+  return best_rate(static_cast<double>(n * sizeof(float)), min_seconds, trials, [&] { g_sink = sum(data, n); });
+}
+
+// The same over `bytes` of fresh seeded data, best of 5.
 double read_rate(std::size_t bytes, kernels::Isa isa) {
   kernels::AlignedBuffer<float> data(bytes / sizeof(float));
   kernels::fill_uniform(data.data(), data.size(), 1, 0);
-  return best_rate(static_cast<double>(bytes), 0.01, 5,
-                   [&] { g_sink = kernels::sumsq_chains(data.data(), data.size(), 8, isa); });
+  return sum_rate(data.data(), data.size(), isa, 0.01, 5);
 }
 
 }  // namespace
@@ -101,10 +107,7 @@ const LevelSweep& level_sweep(const cpu::Topology& topo, kernels::Isa isa) {
   for (std::size_t octave = std::size_t{4} << 10; octave <= top; octave *= 2)
     for (std::size_t bytes : {octave, octave + octave / 2}) {
       if (bytes > top) break;
-      const std::size_t n = bytes / sizeof(float);
-      const double rate = best_rate(static_cast<double>(bytes), 0.002, 3,
-                                    [&] { g_sink = kernels::sumsq_chains(data.data(), n, 8, isa); });
-      sweep.points.push_back({bytes, rate});
+      sweep.points.push_back({bytes, sum_rate(data.data(), bytes / sizeof(float), isa, 0.002, 3)});
     }
   sweep.edges = find_level_edges(sweep.points);
   assign_levels(sweep, reported);
