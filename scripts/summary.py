@@ -17,6 +17,7 @@ one line on stderr and exit 2. Standard library only."""
 import math
 import os
 import shutil
+import statistics
 import sys
 from collections import defaultdict
 
@@ -375,9 +376,7 @@ def ratio_range(ours, peers):
     ratios = sorted(o / p for o, p in zip(ours, peers) if p)
     if not ratios:
         return "-"
-    mid = len(ratios) // 2
-    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
-    return f"{median:.2f}" + (f" ({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(ratios) > 1 else "")
+    return f"{statistics.median(ratios):.2f}" + (f" ({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(ratios) > 1 else "")
 
 
 def fio_table(results):
