@@ -56,6 +56,21 @@ def fmt_f(v, digits=2):
     return "-" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
 
 
+# Above this an efficiency is the model's error, not overlap (bench/harness/model.hpp's
+# kEfficiencyModelLimit); such values are printed with a "!" and explained once at the end.
+EFFICIENCY_MODEL_LIMIT = 1.05
+flagged_efficiencies = []
+
+
+def fmt_eff(v):
+    if v is None or not math.isfinite(v):
+        return "-"
+    if v > EFFICIENCY_MODEL_LIMIT:
+        flagged_efficiencies.append(v)
+        return f"{v:.2f}!"
+    return f"{v:.2f}"
+
+
 def spread(e):
     return "" if e is None or e.cv is None else f" ±{100 * e.cv:.0f}%"
 
@@ -235,7 +250,7 @@ def pipeline_table(results, pair):
             fmt_time(b.seconds) + spread(b) +
             "".join(f" ({', '.join(f'{k} {b.params[k]}' for k in knobs if k in b.params)})"
                     for _ in [0] if any(k in b.params for k in knobs)),
-            fmt_x(b.value("speedup")), fmt_x(b.value("speedup_bound")), fmt_f(b.value("efficiency")),
+            fmt_x(b.value("speedup")), fmt_x(b.value("speedup_bound")), fmt_eff(b.value("efficiency")),
             bound_by, fmt_f(b.value("core_round_trip_ns"), 0)])
     table(f"{pair}: serial vs pipelined (model bound and efficiency from the stage-alone times)",
           ["point"] + stage_names + ["compute:transfer", "serial", "best pipelined", "speedup", "bound", "efficiency",
@@ -278,7 +293,7 @@ def time_went(e):
             fmt_time(handoff - ideal) if handoff is not None else "-",
             fmt_time(contended - ideal) if contended is not None else "-",
             fmt_time(e.seconds - with_terms) if e.seconds >= with_terms else "-" + fmt_time(with_terms - e.seconds),
-            fmt_time(e.seconds), fmt_f(e.value("efficiency")), fmt_f(eff_terms)]
+            fmt_time(e.seconds), fmt_eff(e.value("efficiency")), fmt_eff(eff_terms)]
 
 
 # The pairs summarised by a table of their own; any other pair gets the generic tables
@@ -345,7 +360,7 @@ def alternative_table(results, pair):
         header = (["run"] if runs else []) + point_axes + ["serial", f"best {variant}", "speedup"] + \
             (["bound", "efficiency"] if model else []) + ([ref_name, f"{variant}/{ref_name}"] if reference else [])
         cells = [([r["run"]] if runs else []) + r["point"] + [r["serial"], r["best"], r["speedup"]] +
-                 ([fmt_x(r["bound"]), fmt_f(r["efficiency"])] if model else []) +
+                 ([fmt_x(r["bound"]), fmt_eff(r["efficiency"])] if model else []) +
                  ([r["reference"], fmt_x(r["vs_ref"])] if reference else []) for r in rows]
         over = f", the fastest over {', '.join(own_axes)} per point" if own_axes else ""
         cv = any(e.cv is not None for es in groups.values() for e in es)
@@ -449,7 +464,7 @@ def io_tables(results):
             b = best([e for e in pipelined if e.variant == variant and e.sibling_names.get("serial") == s.name])
             cells += ["-", "-", "-"] if b is None else [
                 f"{fmt_time(b.seconds)}{spread(b)} ({letter}={b.params[axis]})",
-                f"{fmt_x(b.value('speedup'))} of {fmt_x(b.value('speedup_bound'))}", fmt_f(b.value("efficiency"))]
+                f"{fmt_x(b.value('speedup'))} of {fmt_x(b.value('speedup_bound'))}", fmt_eff(b.value("efficiency"))]
         rows.append([fmt_size(p["bytes"]), p["mode"], f"{p['block'] // 1024} KiB", p["intensity"],
                      fmt_time(pread.seconds) if pread else "-",
                      fmt_time(comp.seconds) if comp else "-", regime, fmt_time(s.seconds) + spread(s)] + cells)
@@ -479,7 +494,7 @@ def mpi_table(results, pair):
                      fmt_time(comm.seconds) if comm else "-",
                      (fmt_time(comp.seconds) if comp else "-") + (f" ({fmt_time(intended)})" if intended else ""),
                      fmt_time(serial.seconds) + spread(serial) if serial else "-", fmt_time(p.seconds) + spread(p),
-                     f"{fmt_x(p.value('speedup'))} of {fmt_x(p.value('speedup_bound'))}", fmt_f(p.value("efficiency")),
+                     f"{fmt_x(p.value('speedup'))} of {fmt_x(p.value('speedup_bound'))}", fmt_eff(p.value("efficiency")),
                      pct(p.value("osu_overlap_pct")), pct(p.value("imb_overlap_pct")), fmt_f(p.value("imbalance")),
                      f"{fmt_time(p.value('rank_time_min'))}/{fmt_time(p.value('rank_time_max'))}"])
     table(f"{pair}: serial vs overlapped per progress strategy (times: slowest rank, median)",
@@ -510,7 +525,7 @@ def training_table(results):
                      p.params.get("intensity", "-"), p.params["microbatches"], p.params["schedule"],
                      " / ".join(fmt_time(e.seconds) if e else "-" for e in passes),
                      fmt_time(serial.seconds) + spread(serial) if serial else "-", fmt_time(p.seconds) + spread(p),
-                     f"{fmt_x(p.value('speedup'))} of {fmt_x(p.value('speedup_bound'))}", fmt_f(p.value("efficiency")),
+                     f"{fmt_x(p.value('speedup'))} of {fmt_x(p.value('speedup_bound'))}", fmt_eff(p.value("efficiency")),
                      f"{pct(p.value('bubble_measured'))} ({pct(p.value('bubble_model'))}; {pct(p.value('bubble_trace'))})",
                      f"{p.value('peak_in_flight') or 0:.0f}", mib(p.value("peak_activation_bytes")),
                      f"{p.value('peak_versions') or 0:.0f}", fmt_f(p.value("imbalance"))])
@@ -556,6 +571,10 @@ def main(paths):
             pipeline_table(results, pair)
         if not has_own_table(pair) and of(results, pair, role="alternative"):
             alternative_table(results, pair)
+    if flagged_efficiencies:
+        print(f"!: {len(flagged_efficiencies)} efficienc{'y' if len(flagged_efficiencies) == 1 else 'ies'} above "
+              f"{EFFICIENCY_MODEL_LIMIT:.2f} (up to {max(flagged_efficiencies):.2f}): the runs beat the model's T_ideal, "
+              "so the model is off there, not the overlap better than ideal; check them against a timeline (--trace)")
     failed = [e for e in results.entries if e.outcome == "failed"]
     skipped = [e for e in results.entries if e.outcome == "skipped"]
     reasons = defaultdict(list)  # one line per reason: a machine without a GPU skips hundreds

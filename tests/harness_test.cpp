@@ -315,6 +315,40 @@ TEST(Reporter, NoGainMeansNoEfficiency) {
   EXPECT_NE(p.report_label.find("undefined"), std::string::npos);
 }
 
+// Beating T_ideal by more than noise says the model is wrong there: the efficiency stays, flagged.
+TEST(Reporter, EfficiencyAboveTheModelIsFlagged) {
+  Fixture f;
+  const pb::Params base = pb::Params().with("chunks", 4);
+  f.add_serial_and_stages(base);                 // T_ideal 1.25 s at depth 2
+  f.add(3, base.with("depth", 2), 1.2);          // efficiency (2 - 1.2) / (2 - 1.25) = 1.07
+  f.add(3, base.with("depth", 3), 1.24);         // 1.01: within the limit
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  const auto& over = f.run("t/w/pipelined/chunks:4/depth:2");
+  EXPECT_DOUBLE_EQ(over.counters.at("efficiency").value, 0.8 / 0.75);
+  EXPECT_NE(over.report_label.find("efficiency 1.07 > 1.05"), std::string::npos) << over.report_label;
+  EXPECT_NE(over.report_label.find("the model is off here"), std::string::npos) << over.report_label;
+  EXPECT_EQ(f.run("t/w/pipelined/chunks:4/depth:3").report_label, "");
+}
+
+// A point the pair declares unmodelled keeps its speedup and says why it has nothing else.
+TEST(Reporter, AnUnmodelledPointSaysWhyAndClaimsNoEfficiency) {
+  Fixture f;
+  f.pair.variants[3].model.unmodelled = [](const pb::Params& pt) {
+    return pt.get_int("depth") == 1 ? std::string("depth 1 is host-synchronous") : std::string();
+  };
+  const pb::Params base = pb::Params().with("chunks", 4);
+  f.add_serial_and_stages(base);
+  f.add(3, base.with("depth", 1), 2.0);
+  f.add(3, base.with("depth", 2), 1.5);
+  pb::annotate_runs(f.runs, f.registry, pb::MachineProfile{});
+  const auto& none = f.run("t/w/pipelined/chunks:4/depth:1");
+  EXPECT_DOUBLE_EQ(none.counters.at("speedup").value, 1.0);
+  EXPECT_FALSE(none.counters.count("t_ideal"));
+  EXPECT_FALSE(none.counters.count("efficiency"));
+  EXPECT_EQ(none.report_label, "no model: depth 1 is host-synchronous");
+  EXPECT_DOUBLE_EQ(f.run("t/w/pipelined/chunks:4/depth:2").counters.at("t_ideal").value, 1.25);
+}
+
 TEST(Reporter, PairModelReplacesTheDefault) {
   Fixture f;
   const pb::Params base = pb::Params().with("chunks", 4);
@@ -502,6 +536,23 @@ TEST(Document, StringsAndTypedParameters) {
             std::string::npos)
       << json;
   EXPECT_NE(json.find("\"formula\": \"pipeline\", "), std::string::npos) << json;
+}
+
+// What a domain reads after the run closes the document's pipebench block, once it ended.
+TEST(Document, AfterRunReadingsCloseTheFooter) {
+  pb::DocumentStatus st;
+  st.program = "pipebench-t";
+  st.status = "running";
+  st.after_run = {{"sm_clock_mhz_after_run", "1980"}, {"throttle_reasons_after_run", "0x0"}};
+  EXPECT_EQ(pb::document_footer(st).find("after_run"), std::string::npos) << "a running document has no after-run";
+  st.status = "complete";
+  const std::string footer = pb::document_footer(st);
+  EXPECT_NE(footer.find("\"not_run\": [],\n    \"after_run\": {\"sm_clock_mhz_after_run\": \"1980\", "
+                        "\"throttle_reasons_after_run\": \"0x0\"}\n  }\n}\n"),
+            std::string::npos)
+      << footer;
+  st.after_run.clear();
+  EXPECT_EQ(pb::document_footer(st).find("after_run"), std::string::npos);
 }
 
 // ---- the reporter: an entry is reported once its siblings have run, whatever the order

@@ -157,6 +157,12 @@ std::string document_footer(const DocumentStatus& st) {
     s += ",\n    \"not_run\": [";
     for (std::size_t i = 0; i < st.not_run.size(); ++i) s += (i ? ", " : "") + json_string(st.not_run[i]);
     s += "]";
+    if (!st.after_run.empty()) {
+      s += ",\n    \"after_run\": {";
+      for (std::size_t i = 0; i < st.after_run.size(); ++i)
+        s += (i ? ", " : "") + json_string(st.after_run[i].first) + ": " + json_string(st.after_run[i].second);
+      s += "}";
+    }
   }
   return s + "\n  }\n}\n";
 }

@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "registry.hpp"
@@ -29,6 +30,9 @@ struct DocumentStatus {
   std::size_t registered = 0;        // entries registered
   std::size_t written = 0;           // entries in the document
   std::vector<std::string> not_run;  // complete or incomplete: registered entries that did not run
+  // complete or incomplete: what the domain read once the entries were done (Domain::after_run:
+  // the GPU's clocks and throttle reasons after the run), as "after_run": {key: value}.
+  std::vector<std::pair<std::string, std::string>> after_run;
 };
 // Closes "benchmarks" and the document: "\n  ],\n  \"pipebench\": {...}\n}\n".
 std::string document_footer(const DocumentStatus& status);

@@ -462,6 +462,7 @@ int run_suite(int argc, char** argv, const Domain& domain, const std::string& pr
   outputs.file = file.get();
   outputs.console_aggregates_only = options.display_aggregates_only;
   outputs.file_aggregates_only = options.report_aggregates_only;
+  outputs.after_run = domain.after_run;
   DocumentStatus status;
   status.program = program;
   status.status = "running";

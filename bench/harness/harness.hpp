@@ -42,6 +42,9 @@ struct Domain {
   // run stops there, as on a stop request: the entries after it are not run (not_run, with
   // this entry's error as the reason) instead of each failing at an unrelated call.
   std::function<bool(const std::exception& error)> ends_run;
+  // Read once the entries are done, into the result file's "after_run" (CUDA: clocks, throttle
+  // reasons and power after the run, against the context's readings before it).
+  std::function<std::vector<std::pair<std::string, std::string>>()> after_run;
   Processes processes;
 };
 

@@ -19,6 +19,10 @@ double ideal_time(const std::vector<double>& stage_seconds, std::size_t chunks, 
 // allows, 0 nothing, negative that overlapping cost time. NaN when the model allows no gain
 // (T_serial <= T_ideal), where the ratio means nothing.
 double overlap_efficiency(double serial, double pipelined, double ideal);
+// Above this an efficiency says more about the model than about the run: a pipelined run beat
+// the T_ideal it was held against by more than timing noise. Flagged in the result (a note) and
+// in the summary, never reported as overlap.
+inline constexpr double kEfficiencyModelLimit = 1.05;
 
 // max(flops / peak, bytes / bandwidth); a zero rate drops its term.
 double roofline_time(double flops, double bytes, double peak_flops_per_s, double bytes_per_s);

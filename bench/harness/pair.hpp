@@ -134,6 +134,10 @@ struct Model {
   // stages at once, contending). One that did not run leaves T_ideal as it is.
   std::vector<std::string> terms;
   bool uses_reference = false;  // ideal() reads ModelInputs::reference: it waits for that sibling
+  // Optional: why a point has no T_ideal at all, "" where it has one (cuda: copies from pageable
+  // memory are host-synchronous, so no overlap is possible and no efficiency is claimed). Such an
+  // entry keeps its speedup and gets the reason as a note instead of t_ideal and efficiency.
+  std::function<std::string(const Params&)> unmodelled;
   bool declared() const { return static_cast<bool>(shape) || static_cast<bool>(ideal); }
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <optional>
 
@@ -35,6 +36,12 @@ bool is_time_aggregate(const Run& r) {
 void strip_suffixes(Run& r) {
   r.run_name.time_type.clear();
   r.run_name.iterations.clear();
+}
+
+std::string fixed2(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", v);
+  return text;
 }
 
 void add_note(Run& r, const std::string& note) {
@@ -73,6 +80,11 @@ void annotate_model(Run& r, const EntryRecord& rec, const Times& times, double t
     set(r, "speedup", *serial / t);
   }
   if (rec.variant->role == Role::alternative && reference) set(r, "vs_reference", *reference / t);
+  if (model.unmodelled)
+    if (const std::string why = model.unmodelled(rec.params); !why.empty()) {
+      add_note(r, "no model: " + why);
+      return;
+    }
   if (!missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
@@ -111,10 +123,15 @@ void annotate_model(Run& r, const EntryRecord& rec, const Times& times, double t
       if (std::isfinite(value)) set(r, name.c_str(), value);
   }
   const double e = overlap_efficiency(*serial, t, ideal);
-  if (std::isnan(e))
+  if (std::isnan(e)) {
     add_note(r, "efficiency undefined: the model allows no gain over serial");
-  else
-    set(r, "efficiency", e);
+    return;
+  }
+  set(r, "efficiency", e);
+  if (e > kEfficiencyModelLimit)
+    add_note(r, "efficiency " + fixed2(e) + " > " + fixed2(kEfficiencyModelLimit) +
+                    ": faster than the model's T_ideal allows, so the model is off here, not the overlap better "
+                    "than ideal (check it against a timeline, --trace)");
 }
 
 void annotate_alternative(Run& r, const EntryRecord& rec, const Times& times, double t) {
@@ -352,6 +369,13 @@ void ResultsReporter::Finalize() {
   for (const auto& e : registry_.entries())
     if (!finished_.count(e.get())) status_.not_run.push_back(e->name);
   status_.written = settled_json_.size();
+  if (out_.after_run) {
+    try {
+      status_.after_run = out_.after_run();
+    } catch (const std::exception& e) {  // what the run measured is kept whatever this read meets
+      status_.after_run = {{"error", e.what()}};
+    }
+  }
   if (out_.json) *out_.json << document_footer(status_) << std::flush;
   publish(true);
 }

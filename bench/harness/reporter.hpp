@@ -5,10 +5,12 @@
 // Google Benchmark's suffixes ("/real_time", "/iterations:N"): the name is the contract.
 #include <benchmark/benchmark.h>
 
+#include <functional>
 #include <map>
 #include <ostream>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "document.hpp"
@@ -54,6 +56,8 @@ class ResultsReporter : public benchmark::BenchmarkReporter {
     bool console_aggregates_only = false;             // --benchmark_display_aggregates_only
     bool file_aggregates_only = false;                // --benchmark_report_aggregates_only
     bool progress = true;                             // "[n done] name" on stderr
+    // Read once at the end, before the last write (Domain::after_run); unset: nothing.
+    std::function<std::vector<std::pair<std::string, std::string>>()> after_run;
   };
   ResultsReporter(const Registry& registry, const MachineProfile& machine, Outputs outputs, DocumentStatus status);
 
