@@ -121,8 +121,16 @@ std::vector<std::pair<std::string, std::string>> device_context() {
   lines.push_back({"sm_clock_peak_mhz", std::to_string(info.sm_clock_khz / 1000)});
   lines.push_back({"memory_clock_peak_mhz", std::to_string(info.memory_clock_khz / 1000)});
   lines.push_back({"pci_bus_id", info.pci_bus_id});
+  const Placement& placed = host_placement();
+  lines.push_back({"gpu_numa_node", placed.node >= 0 ? std::to_string(placed.node) : "none given by sysfs"});
+  lines.push_back({"host_placement", placed.text});
   for (auto& line : nvml_context(info.pci_bus_id)) lines.push_back(std::move(line));
   return lines;
+}
+
+const Placement& host_placement() {
+  static const Placement placed = place_near("/sys", device_info().pci_bus_id);
+  return placed;
 }
 
 const CopyPeak& copy_peak() {

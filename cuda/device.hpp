@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "numa.hpp"
+
 namespace pipebench::cuda {
 
 // Whether there is a device to run on, asked once per process. Without one (no GPU, no driver,
@@ -31,6 +33,11 @@ DeviceInfo device_info();
 // Context lines: the device, driver and runtime versions, and what NVML (loaded at run time
 // when present) says of the PCIe link and the clocks. Without a device, the reason.
 std::vector<std::pair<std::string, std::string>> device_context();
+
+// The calling thread bound near the GPU (numa.hpp's place_near over /sys), once per process,
+// before any host buffer is allocated: the first call places, later calls return what it did.
+// Requires device_status().available.
+const Placement& host_placement();
 
 // Peak copy rates between pinned host memory and the device, in bytes per second: one copy
 // of kPeakCopyBytes each way, and both directions at once (bytes both ways / time), best of
