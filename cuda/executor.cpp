@@ -1,13 +1,17 @@
 #include "executor.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "check.hpp"
 
 namespace pipebench::cuda {
 
-Executor::Executor(Workload workload, Buffers buffers, std::size_t chunks, std::vector<Step> plan, bool graph)
+Executor::Executor(Workload workload, Buffers buffers, std::size_t chunks, std::vector<Step> plan, bool graph,
+                   bool hold)
     : workload_(std::move(workload)), buffers_(buffers), chunking_{workload_.items, chunks}, plan_(std::move(plan)) {
   if (chunks == 0 || chunks > workload_.items) throw std::invalid_argument("Executor: need 1 <= chunks <= items");
   const std::size_t streams = streams_used(plan_);
@@ -15,6 +19,7 @@ Executor::Executor(Workload workload, Buffers buffers, std::size_t chunks, std::
   for (std::size_t s = 0; s < streams; ++s) streams_.push_back(std::make_unique<Stream>());
   for (std::size_t s = 1; s < streams; ++s) joins_.push_back(std::make_unique<Event>(false));
   if (graph) graph_ = capture(nullptr);
+  if (hold) blocker_ = std::make_unique<StreamBlocker>();
 }
 
 std::unique_ptr<GraphExec> Executor::capture(const StepEvents* step_events) {
@@ -90,12 +95,39 @@ void Executor::run() {
   PIPEBENCH_CUDA_CHECK(cudaStreamSynchronize(streams_.front()->get()));
 }
 
+void Executor::hold(cudaStream_t origin) {
+  if (blocker_) blocker_->hold(origin);
+}
+
+void Executor::issue_held(const std::function<void()>& issue_steps) {
+  // Whatever the issue meets, the blocker lets go now rather than at its timeout.
+  try {
+    issue_steps();
+  } catch (...) {
+    if (blocker_) blocker_->release();
+    throw;
+  }
+}
+
+void Executor::check_released() const {
+  if (blocker_ && blocker_->timed_out())
+    throw std::runtime_error("the stream blocker let go at its " + std::to_string(StreamBlocker::kTimeoutNs / 1'000'000'000) +
+                             " s timeout before the host had issued the run: its time would include the host's issue");
+}
+
 double Executor::timed() {
   const cudaStream_t origin = streams_.front()->get();
-  PIPEBENCH_CUDA_CHECK(cudaEventRecord(start_.get(), origin));
-  launch();
-  PIPEBENCH_CUDA_CHECK(cudaEventRecord(stop_.get(), origin));
+  hold(origin);
+  const auto issued_from = std::chrono::steady_clock::now();
+  issue_held([&] {
+    PIPEBENCH_CUDA_CHECK(cudaEventRecord(start_.get(), origin));
+    launch();
+    PIPEBENCH_CUDA_CHECK(cudaEventRecord(stop_.get(), origin));
+  });
+  issue_seconds_.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - issued_from).count());
+  if (blocker_) blocker_->release();
   PIPEBENCH_CUDA_CHECK(cudaEventSynchronize(stop_.get()));
+  check_released();
   float ms = 0.0f;
   PIPEBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, start_.get(), stop_.get()));
   return static_cast<double>(ms) * 1e-3;
@@ -112,16 +144,33 @@ TimedRun Executor::traced() {
     graph = capture(&step_events);  // instantiated before the start event: not on the timeline
   }
   const cudaStream_t origin = streams_.front()->get();
-  PIPEBENCH_CUDA_CHECK(cudaEventRecord(start_.get(), origin));
-  // The device is idle (the previous run or poison synchronised), so the start event completes
-  // at once and the host clock read as soon as the host sees it anchors every event time.
-  PIPEBENCH_CUDA_CHECK(cudaEventSynchronize(start_.get()));
-  TimedRun run{trace::now_ns(), {}};
-  if (graph)
-    graph->launch(origin);
-  else
-    issue(&step_events);
+  TimedRun run{0, {}};
+  auto launch_traced = [&] {
+    if (graph)
+      graph->launch(origin);
+    else
+      issue(&step_events);
+  };
+  if (blocker_) {
+    // Held as the timed runs are: everything is issued first; the start event completes when
+    // the blocker lets go, a few microseconds after the host clock read just before release().
+    blocker_->hold(origin);
+    issue_held([&] {
+      PIPEBENCH_CUDA_CHECK(cudaEventRecord(start_.get(), origin));
+      launch_traced();
+    });
+    run.start_ns = trace::now_ns();
+    blocker_->release();
+  } else {
+    PIPEBENCH_CUDA_CHECK(cudaEventRecord(start_.get(), origin));
+    // The device is idle (the previous run or poison synchronised), so the start event completes
+    // at once and the host clock read as soon as the host sees it anchors every event time.
+    PIPEBENCH_CUDA_CHECK(cudaEventSynchronize(start_.get()));
+    run.start_ns = trace::now_ns();
+    launch_traced();
+  }
   PIPEBENCH_CUDA_CHECK(cudaStreamSynchronize(origin));
+  check_released();
   run.steps.reserve(plan_.size());
   for (std::size_t i = 0; i < plan_.size(); ++i) {
     float begin_ms = 0.0f, end_ms = 0.0f;
@@ -130,6 +179,15 @@ TimedRun Executor::traced() {
     run.steps.push_back({plan_[i], begin_ms, end_ms});
   }
   return run;
+}
+
+
+double Executor::median_issue_seconds() const {
+  if (issue_seconds_.empty()) return 0.0;
+  std::vector<double> sorted = issue_seconds_;
+  std::sort(sorted.begin(), sorted.end());
+  const std::size_t n = sorted.size();
+  return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
 }
 
 }  // namespace pipebench::cuda

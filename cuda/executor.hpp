@@ -39,13 +39,21 @@ struct Buffers {
 class Executor {
  public:
   // `chunks` cuts the items (Chunking); `graph`: capture the plan once, replay it every run.
-  Executor(Workload workload, Buffers buffers, std::size_t chunks, std::vector<Step> plan, bool graph);
+  // `hold`: timed and traced runs hold the streams behind a blocker until the host has issued
+  // every step (plan.hpp's holds_streams says where that is possible), so the GPU's time starts
+  // with all the work in its queues, not with the host still issuing it.
+  Executor(Workload workload, Buffers buffers, std::size_t chunks, std::vector<Step> plan, bool graph, bool hold);
 
   // One run; returns when its output is visible on the host (and in device memory).
   void run();
-  // One run timed by events recorded in the first stream before the first step is issued and
-  // after every stream has joined it: seconds, as the GPU saw them.
+  // One run timed by events recorded in the first stream before the first step and after every
+  // stream has joined it: seconds, as the GPU saw them. Held (`hold`), the start event follows
+  // the blocker, so it completes once the host has issued everything and let the streams go.
   double timed();
+  // The host's time to issue one timed run (its steps, or the graph's launch), median over the
+  // timed runs so far; 0 before the first. Without `hold` it is inside the timed window.
+  double median_issue_seconds() const;
+  bool holds() const { return static_cast<bool>(blocker_); }
   // One run like run() that records a timing event before and after every step, in the step's
   // stream, and returns what they saw: the untimed traced pass. A graph executor captures the
   // plan again for it with those events as nodes; the graph that run() and timed() replay, and
@@ -64,6 +72,10 @@ class Executor {
   void record_step_event(const StepEvents& step_events, std::size_t event);  // in the stream of step event / 2
   std::unique_ptr<GraphExec> capture(const StepEvents* step_events);
   void launch();  // issue, or replay the graph, into the first stream
+  void hold(cudaStream_t origin);  // the blocker, when held
+  // Runs `issue_steps`; if it throws, the blocker lets go before the exception leaves.
+  void issue_held(const std::function<void()>& issue_steps);
+  void check_released() const;  // throws when the last blocker let go by its timeout
 
   Workload workload_;
   Buffers buffers_;
@@ -73,6 +85,8 @@ class Executor {
   Event start_{true}, stop_{true}, fork_{false};
   std::vector<std::unique_ptr<Event>> joins_;  // one per stream after the first
   std::unique_ptr<GraphExec> graph_;
+  std::unique_ptr<StreamBlocker> blocker_;  // null: not held
+  std::vector<double> issue_seconds_;      // per timed run
 };
 
 }  // namespace pipebench::cuda

@@ -49,6 +49,24 @@ __global__ void batched_matmul_nt_kernel(const float* __restrict__ ab, float* __
   if (row < n && col < n) c[item * nn + static_cast<std::size_t>(row) * n + col] = acc;
 }
 
+// The GPU's nanosecond global timer (PTX %globaltimer), the same on every SM.
+__device__ unsigned long long global_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
+__global__ void stream_blocker_kernel(const volatile int* release, volatile int* timed_out,
+                                      unsigned long long timeout_ns) {
+  const unsigned long long start = global_ns();
+  while (*release == 0) {
+    if (global_ns() - start > timeout_ns) {
+      *timed_out = 1;
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -82,6 +100,13 @@ void launch_batched_matmul_nt(const float* ab, float* c, std::size_t batch, int 
     batched_matmul_nt_kernel<<<grid, dim3(kTile, kTile), 0, stream>>>(ab + first * 2 * nn, c + first * nn, n);
     PIPEBENCH_CUDA_CHECK(cudaGetLastError());
   }
+}
+
+void launch_stream_blocker(const volatile int* release, volatile int* timed_out, unsigned long long timeout_ns,
+                           cudaStream_t stream) {
+  check_no_earlier_error("stream_blocker_kernel", __FILE__, __LINE__);
+  stream_blocker_kernel<<<1, 1, 0, stream>>>(release, timed_out, timeout_ns);
+  PIPEBENCH_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace pipebench::cuda

@@ -16,4 +16,11 @@ void launch_poly(const float* in, float* out, std::size_t count, int degree, flo
 // n x n matrix C = A * B^T at c (C[i][j] = sum_k A[i][k] * B[j][k], as cpu/matmul computes it).
 void launch_batched_matmul_nt(const float* ab, float* c, std::size_t batch, int n, cudaStream_t stream);
 
+// One thread that spins until the host writes a non-zero value to *release (host memory mapped
+// into the device), holding every step enqueued behind it in `stream`. It gives up after
+// `timeout_ns` of the GPU's global timer, writing 1 to *timed_out, so a host that never
+// releases it (an exception while issuing) cannot hang the device.
+void launch_stream_blocker(const volatile int* release, volatile int* timed_out, unsigned long long timeout_ns,
+                           cudaStream_t stream);
+
 }  // namespace pipebench::cuda

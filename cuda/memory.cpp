@@ -1,9 +1,11 @@
 #include "memory.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <new>
 
 #include "check.hpp"
+#include "kernels.hpp"
 
 namespace pipebench::cuda {
 
@@ -19,6 +21,39 @@ DeviceBuffer::DeviceBuffer(std::size_t bytes) : bytes_(bytes) {
 }
 
 DeviceBuffer::~DeviceBuffer() { PIPEBENCH_CUDA_WARN(cudaFree(data_)); }
+
+StreamBlocker::StreamBlocker() {
+  void* p = nullptr;
+  PIPEBENCH_CUDA_CHECK(cudaHostAlloc(&p, 2 * sizeof(int), cudaHostAllocMapped));
+  host_ = static_cast<volatile int*>(p);
+  host_[0] = 1;
+  host_[1] = 0;
+  void* d = nullptr;
+  const cudaError_t status = cudaHostGetDevicePointer(&d, p, 0);
+  if (status != cudaSuccess) {
+    PIPEBENCH_CUDA_WARN(cudaFreeHost(p));
+    throw_error(status, "cudaHostGetDevicePointer(&d, p, 0)", __FILE__, __LINE__);
+  }
+  device_ = static_cast<int*>(d);
+}
+
+StreamBlocker::~StreamBlocker() {
+  host_[0] = 1;  // a blocker still waiting lets go; the context's teardown waits for it
+  PIPEBENCH_CUDA_WARN(cudaFreeHost(const_cast<int*>(host_)));
+}
+
+void StreamBlocker::hold(cudaStream_t stream) {
+  host_[0] = 0;
+  host_[1] = 0;
+  launch_stream_blocker(device_, device_ + 1, kTimeoutNs, stream);
+}
+
+void StreamBlocker::release() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // every step issued before the flag
+  host_[0] = 1;
+}
+
+bool StreamBlocker::timed_out() const { return host_[1] != 0; }
 
 HostBuffer::HostBuffer(std::size_t bytes, HostMemory memory) : bytes_(bytes), memory_(memory) {
   if (memory == HostMemory::pinned) {

@@ -66,6 +66,29 @@ class Event {
   cudaEvent_t event_ = nullptr;
 };
 
+// Holds a stream until the host lets go (kernels.hpp's stream blocker), over two ints of host
+// memory mapped into the device: the release flag the host writes and the kernel reads, and
+// the flag the kernel writes when it gave up waiting.
+class StreamBlocker {
+ public:
+  // How long the blocker waits for the host: far beyond issuing a few hundred steps (well under
+  // a millisecond); reached only when the host was stopped or failed while issuing.
+  static constexpr unsigned long long kTimeoutNs = 5'000'000'000ull;
+  StreamBlocker();
+  ~StreamBlocker();
+  StreamBlocker(const StreamBlocker&) = delete;
+  StreamBlocker& operator=(const StreamBlocker&) = delete;
+  void hold(cudaStream_t stream);  // enqueues the blocker: what follows in `stream` waits
+  void release();                  // lets it go (idempotent until the next hold)
+  // Whether the last blocker let go by its timeout instead of release(): read once its stream
+  // has been synchronised.
+  bool timed_out() const;
+
+ private:
+  volatile int* host_ = nullptr;  // [0] release, [1] timed out
+  int* device_ = nullptr;         // the same two ints as the device addresses them
+};
+
 // A captured graph, instantiated once and launched many times.
 class GraphExec {
  public:

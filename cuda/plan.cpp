@@ -59,11 +59,14 @@ std::vector<Step> pipelined_plan(std::size_t chunks, std::size_t streams, Order 
   return plan;
 }
 
-std::vector<Step> stage_plan(std::size_t chunks, Op op) {
+std::vector<Step> stage_plan(std::size_t chunks, Op op, std::size_t streams) {
+  if (streams == 0 || streams > chunks) throw std::invalid_argument("stage_plan: need 1 <= streams <= chunks");
   std::vector<Step> plan;
-  for (std::size_t c = 0; c < chunks; ++c) plan.push_back({op, c, 0});
+  for (std::size_t c = 0; c < chunks; ++c) plan.push_back({op, c, stream_of(c, streams)});
   return plan;
 }
+
+bool holds_streams(std::optional<HostMemory> memory) { return memory != HostMemory::pageable; }
 
 std::vector<Step> bidirectional_plan(std::size_t chunks) {
   std::vector<Step> plan;

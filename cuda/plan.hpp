@@ -53,11 +53,21 @@ std::size_t stream_of(std::size_t chunk, std::size_t streams);
 // Every chunk through H2D, kernel and D2H over `streams` streams, in `order`. One chunk on one
 // stream is the serial run.
 std::vector<Step> pipelined_plan(std::size_t chunks, std::size_t streams, Order order);
-// One stage alone: every chunk's `op` in one stream, as the pipelined run cuts it.
-std::vector<Step> stage_plan(std::size_t chunks, Op op);
+// One stage alone: every chunk's `op`, as the pipelined run cuts it and dealt over `streams`
+// as it deals them (stream_of). The kernel stage runs on the pipelined run's streams: its
+// kernels run at once there, and one stream would time an under-filled GPU and the gaps between
+// launches, a kernel stage slower than the pipeline's. The copies keep one stream (a copy engine
+// serves a direction one copy at a time whatever the streams).
+std::vector<Step> stage_plan(std::size_t chunks, Op op, std::size_t streams = 1);
 // Both copies at once: H2D of every chunk in stream 0 and D2H of every chunk in stream 1,
 // issued alternately so both directions start together.
 std::vector<Step> bidirectional_plan(std::size_t chunks);
+// Whether a timed run may hold its streams behind a blocker until the host has issued every
+// step, so that the host's issue time stays out of the GPU's time: not from pageable memory,
+// whose "async" copies return only once the driver has staged them, so a held stream would
+// never let the host finish issuing (a deadlock). No host memory (a kernel stage): yes.
+bool holds_streams(std::optional<HostMemory> memory);
+
 // Streams a plan uses (the largest stream index + 1).
 std::size_t streams_used(const std::vector<Step>& plan);
 

@@ -90,9 +90,39 @@ TEST(CudaPlan, StagePlansCutAsThePipelineDoes) {
   EXPECT_EQ(pb::cuda::streams_used(both), 2u);
 }
 
+// The kernel stage alone puts each chunk's kernel on the stream the pipelined run puts it on,
+// in either order: the stage is timed with the concurrency the pipeline's kernels have.
+TEST(CudaPlan, KernelStageRunsOnThePipelinesStreams) {
+  for (Order order : {Order::depth_first, Order::breadth_first})
+    for (std::size_t streams : {1u, 3u, 8u}) {
+      std::map<std::size_t, std::size_t> pipelined;  // chunk -> stream of its kernel
+      for (const Step& s : pb::cuda::pipelined_plan(32, streams, order))
+        if (s.op == Op::kernel) pipelined[s.chunk] = s.stream;
+      const auto stage = pb::cuda::stage_plan(32, Op::kernel, streams);
+      ASSERT_EQ(stage.size(), 32u);
+      for (const Step& s : stage) {
+        EXPECT_EQ(s.op, Op::kernel);
+        EXPECT_EQ(s.stream, pipelined.at(s.chunk)) << "chunk " << s.chunk << ", " << streams << " streams";
+      }
+      EXPECT_EQ(pb::cuda::streams_used(stage), streams);
+    }
+}
+
 TEST(CudaPlan, ImpossiblePlansThrow) {
   EXPECT_THROW(pb::cuda::pipelined_plan(2, 3, Order::depth_first), std::invalid_argument);
   EXPECT_THROW(pb::cuda::pipelined_plan(2, 0, Order::depth_first), std::invalid_argument);
+  EXPECT_THROW(pb::cuda::stage_plan(2, Op::kernel, 3), std::invalid_argument);
+  EXPECT_THROW(pb::cuda::stage_plan(2, Op::kernel, 0), std::invalid_argument);
+}
+
+// Pageable copies block the host until the driver has staged them: a held stream would never
+// let the host issue the rest, so only pinned and registered memory (or none) are held.
+TEST(CudaPlan, OnlyPageableMemoryIsNotHeldBehindTheBlocker) {
+  using pb::cuda::HostMemory;
+  EXPECT_TRUE(pb::cuda::holds_streams(HostMemory::pinned));
+  EXPECT_TRUE(pb::cuda::holds_streams(HostMemory::registered));
+  EXPECT_FALSE(pb::cuda::holds_streams(HostMemory::pageable));
+  EXPECT_TRUE(pb::cuda::holds_streams(std::nullopt));
 }
 
 TEST(CudaPlan, ValidationNamesTheOptionAtFault) {

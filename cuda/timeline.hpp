@@ -22,9 +22,10 @@ struct TimedStep {
   double end_ms = 0.0;
 };
 
-// A traced run: its steps in any order, and the host's steady clock (trace::now_ns) just after
-// the host saw the start event complete, which puts the GPU's times on the host's clock (late by
-// the latency of noticing it, a few microseconds).
+// A traced run: its steps in any order, and the host's steady clock (trace::now_ns) when the
+// start event completed, which puts the GPU's times on the host's clock: read just after the host
+// saw it complete, or, for a run held behind the stream blocker, just before the host released
+// it (early by the blocker's reaction). Either way off by a few microseconds.
 struct TimedRun {
   std::int64_t start_ns = 0;
   std::vector<TimedStep> steps;

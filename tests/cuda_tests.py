@@ -54,13 +54,23 @@ def run_case(binary):
         for v in VARIANTS:
             check((workload, v) in ran, f"no cuda/{workload}/{v} entry ran")
 
+    check("thread_binding" in ctx, "context lacks thread_binding")
     if device.startswith("no CUDA device"):
         for b in runs:
             msg = b.get("error_message", "")
             check(b.get("error_occurred") and msg == "skipped: " + device,
                   f"{b['name']}: expected 'skipped: {device}', got {msg!r}")
+        check(ctx["thread_binding"] == "none: " + device, f"thread_binding {ctx['thread_binding']!r} without a device")
+        check("after_run" not in doc["pipebench"], "an after-run reading without a device")
         print(f"all {len(runs)} entries skipped: {device}")
         sys.exit(SKIP)
+
+    # Placed near the GPU (or the reason not), and the GPU read again after the run.
+    for key in ["gpu_numa_node", "host_placement"]:
+        check(f"cuda/elementwise/{key}" in ctx, f"context lacks cuda/elementwise/{key}")
+    check(ctx["thread_binding"] == ctx["cuda/elementwise/host_placement"], "thread_binding is not the placement")
+    after = doc["pipebench"].get("after_run", {})
+    check("sm_clock_mhz_after_run" in after or "nvml" in after, f"no after-run reading: {doc['pipebench']}")
 
     engines = int(ctx["cuda/elementwise/async_engine_count"])
     by_name = {}
@@ -75,14 +85,29 @@ def run_case(binary):
             check(b.get("flops_per_second", 0) > 0, f"{name}: no FLOP/s")
         if variant in ("stage_h2d", "stage_d2h", "stage_h2d_d2h"):
             check(b.get("copy_peak_bytes_per_second", 0) > 0, f"{name}: no copy peak")
+        p = b["pipebench"]["params"]
+        label = b.get("label", "")
+        check(b.get("host_issue_seconds", 0) > 0, f"{name}: no host_issue_seconds")
+        pageable = p.get("memory") == "pageable"
+        check(("host-synchronous" in label) == pageable and ("streams held" in label) != pageable,
+              f"{name}: label {label!r} does not say how the streams ran")
         if variant not in ("pipelined", "graph"):
             continue
-        for c in ["t_ideal", "t_serial", "speedup", "speedup_bound"]:
+        check(b.get("t_serial", 0) > 0 and b.get("speedup", 0) > 0, f"{name}: no speedup")
+        if pageable:  # no overlap by construction: no model, no efficiency claimed
+            check("t_ideal" not in b and "efficiency" not in b and "no model: pageable" in label,
+                  f"{name}: a model for host-synchronous copies")
+            continue
+        for c in ["t_ideal", "speedup_bound"]:
             check(b.get(c, 0) > 0, f"{name}: no {c}")
-        check(("efficiency" in b and math.isfinite(b["efficiency"])) or "undefined" in b.get("label", ""),
+        check(("efficiency" in b and math.isfinite(b["efficiency"])) or "undefined" in label,
               f"{name}: neither an efficiency nor the reason there is none")
-        p = b["pipebench"]["params"]
+        check(b.get("efficiency", 0) <= 1.05 or "the model is off here" in label,
+              f"{name}: efficiency {b.get('efficiency')} above 1.05 not flagged")
         stages = {s["variant"]: s["entry"] for s in b["pipebench"]["model"]["stages"]}
+        kernel_stage = by_name.get(stages.get("stage_kernel"), {})
+        check(kernel_stage.get("pipebench", {}).get("params", {}).get("streams") == p["streams"],
+              f"{name}: its stage_kernel did not run on its {p['streams']} streams")
 
         def sibling(stage):
             if stages.get(stage) not in by_name:
@@ -146,7 +171,7 @@ def list_case(binary):
     names = r.stdout.split()
     for name in ["cuda/elementwise/serial/bytes:67108864/intensity:4096/memory:pinned",
                  "cuda/elementwise/stage_h2d/bytes:67108864/chunks:32/memory:pageable",
-                 "cuda/elementwise/stage_kernel/bytes:67108864/chunks:32/intensity:4096",
+                 "cuda/elementwise/stage_kernel/bytes:67108864/chunks:32/intensity:4096/streams:4",
                  "cuda/elementwise/stage_h2d_d2h/bytes:67108864/chunks:32/memory:pinned",
                  "cuda/elementwise/pipelined/bytes:67108864/chunks:32/intensity:4096/memory:pinned/order:depth_first/streams:4",
                  "cuda/elementwise/pipelined/bytes:67108864/chunks:32/intensity:64/memory:pageable/order:breadth_first/streams:1",
@@ -155,6 +180,10 @@ def list_case(binary):
                  "cuda/batched_matmul/pipelined/bytes:67108864/n:128/chunks:32/memory:pinned/order:depth_first/streams:2"]:
         check(name in names, f"missing entry {name}")
     check(not any("/graph/" in n and "pageable" in n for n in names), "a graph entry from pageable memory")
+    # The kernel stage runs on each stream count the pipelined entries use (cuda/plan.hpp's stage_plan).
+    pipelined_streams = {n.split("/streams:")[1] for n in names if "/elementwise/pipelined/" in n}
+    kernel_streams = {n.split("/streams:")[1] for n in names if "/elementwise/stage_kernel/" in n}
+    check(pipelined_streams == kernel_streams, f"stage_kernel streams {kernel_streams} != pipelined {pipelined_streams}")
     full = run(binary, "--full", "--benchmark_list_tests")
     check(full.returncode == 0 and len(full.stdout.split()) > len(names), "--full is not a larger grid")
 
