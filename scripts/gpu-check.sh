@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The check for a machine with a GPU: build pipebench-cuda (Release, build-gpu/), run the CUDA
 # tests, run the quick CUDA suite, and print a short table of what was measured: the device,
-# H2D and D2H rates against the copy peak the same binary measured, and per workload point the
-# best stream count and issue order with its speedup and overlap efficiency; then one pipelined
+# H2D and D2H rates against the copy peak the same binary measured, per workload point the
+# best stream count and issue order with its speedup and overlap efficiency, and whether the
+# run meets the conditions for trusting it (scripts/gpu_check_report.py); then one pipelined
 # entry and its graph twin again with --trace, their timelines checked. Estimated 3 to 5
 # minutes on an H100 machine with 16 cores, the build included (not yet run on one).
 #
 #   scripts/gpu-check.sh              writes $OUT/ (the device tool's folder that comes back) or,
 #                                     without it, build-gpu/gpu-check/: preflight.txt, build.log,
-#                                     ctest.txt, cuda.json, cuda.txt, trace.json, traces/
+#                                     ctest.txt, cuda.json, cuda.txt, report.txt, trace.json, traces/
 #   scripts/gpu-check.sh -- <flags>   extra flags for pipebench-cuda (e.g. --benchmark_filter=elementwise)
 # A preflight comes first and stops within seconds, with one line and exit 3, where
 # nvidia-smi, nvcc or cmake is missing or fails. Every step after it has a time limit, together
@@ -92,119 +93,9 @@ echo "gpu-check: running the quick CUDA suite (console table: $out/cuda.txt)" >&
 timeout -s INT -k 15 240 build-gpu/bench/cuda/pipebench-cuda --quick --no-probe --benchmark_out="$out/cuda.json" \
   --benchmark_out_format=json --benchmark_color=false "${extra[@]}" >"$out/cuda.txt" || status=$?
 
-python3 - "$out/cuda.json" <<'PY' || { [ "$status" -ne 0 ] || status=1; }
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.getcwd(), "scripts"))
-from pipebench_results import ResultError, load  # noqa: E402
-
-try:
-    results = load([sys.argv[1]])
-except ResultError as e:
-    print(f"gpu-check: {e}")
-    sys.exit(1)
-ctx = results.files[0].context
-
-
-def dev(key, default="?"):
-    return ctx.get(f"cuda/elementwise/{key}", default)
-
-
-errors = {e.name: e.error for e in results.entries if e.error}
-device = dev("device")
-if device.startswith("no CUDA device"):
-    print(f"gpu-check: nothing measured: {device}")
-    sys.exit(1)
-
-
-def seconds(b):
-    return b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
-
-
-def find(workload, variant, **params):
-    """(parameters, median run) of the entries of cuda/<workload> with this variant and these
-    parameter values, from the entries' fields."""
-    for e in results.with_result():
-        if e.workload == workload and e.variant == variant and all(e.params.get(k) == v for k, v in params.items()):
-            yield e.params, e.run
-
-
-def gbs(v):
-    return f"{v / 1e9:.1f} GB/s" if v else "-"
-
-
-link = dev("pcie_link_max", dev("nvml", "?"))
-print(f"device: {device} ({dev('sm_count')} SMs, {dev('async_engine_count')} copy engines, PCIe {link}), "
-      f"driver {dev('driver_version', '?')} (CUDA {dev('driver_cuda_version')}), runtime {dev('runtime_version')}")
-peak = {}
-for stage in ("stage_h2d", "stage_d2h", "stage_h2d_d2h"):
-    for p, b in find("elementwise", stage, memory="pinned"):
-        peak[stage] = b.get("copy_peak_bytes_per_second")
-print(f"copy peak (one 256 MiB copy, pinned, best of 5): H2D {gbs(peak.get('stage_h2d'))}, "
-      f"D2H {gbs(peak.get('stage_d2h'))}, both at once {gbs(peak.get('stage_h2d_d2h'))}")
-copies_met = True
-for memory in ("pinned", "registered", "pageable"):
-    cells = []
-    for stage, label in (("stage_h2d", "H2D"), ("stage_d2h", "D2H"), ("stage_h2d_d2h", "both")):
-        for p, b in find("elementwise", stage, memory=memory):
-            rate = b.get("bytes_per_second")
-            frac = rate / peak[stage] if rate and peak.get(stage) else None
-            cells.append(f"{label} {gbs(rate)}" + (f" ({frac:.2f} of peak)" if frac else ""))
-            if memory == "pinned" and stage != "stage_h2d_d2h" and (frac is None or frac < 0.9):
-                copies_met = False
-            chunks = p["chunks"]
-    if cells:
-        print(f"{memory:>10} copies in {chunks} chunks: " + ", ".join(cells))
-print(f"target H2D and D2H >= 0.9 of the pinned peak: {'met' if copies_met else 'NOT met'}")
-
-balance = None
-for workload, axis in (("elementwise", "intensity"), ("batched_matmul", "n")):
-    rows = []
-    points = sorted({(p[axis], p["memory"]) for p, _ in find(workload, "pipelined")},
-                    key=lambda pm: (pm[1] != "pinned", pm[0]))
-    for value, memory in points:
-        best = min(find(workload, "pipelined", **{axis: value, "memory": memory}), key=lambda pb: seconds(pb[1]))
-        graphs = list(find(workload, "graph", **{axis: value, "memory": memory}))
-        graph = min(graphs, key=lambda pb: seconds(pb[1])) if graphs else None
-        kernel = next((seconds(b) for _, b in find(workload, "stage_kernel", **{axis: value})), None)
-        copy = max((seconds(b) for st in ("stage_h2d", "stage_d2h") for _, b in find(workload, st, memory=memory)),
-                   default=None)
-        ratio = kernel / copy if kernel and copy else None
-        serial = next((seconds(b) for _, b in find(workload, "serial", **{axis: value, "memory": memory})), None)
-        p, b = best
-        eff = b.get("efficiency")
-        rows.append([f"{axis}:{value}", memory, f"{ratio:.2f}" if ratio else "-",
-                     f"{serial * 1e3:.3g} ms" if serial else "-",
-                     f"{seconds(b) * 1e3:.3g} ms (k={p['streams']}, {p['order']})",
-                     f"{b.get('speedup', 0):.2f}x", f"{b.get('speedup_bound', 0):.2f}x",
-                     "-" if eff is None else f"{eff:.2f}" + (" (!)" if eff > 1.05 else ""),
-                     f"{seconds(graph[1]) * 1e3:.3g} ms (k={graph[0]['streams']}, {graph[0]['order']})" if graph else "-"])
-        if workload == "elementwise" and memory == "pinned" and ratio and \
-                (balance is None or abs(ratio - 1) < abs(balance[1] - 1)):
-            balance = (value, ratio, eff)
-    if not rows:
-        continue
-    header = ["point", "memory", "kernel:copy", "serial", "best pipelined", "speedup", "bound", "efficiency",
-              "best graph"]
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    print(f"\ncuda/{workload}: serial vs pipelined over k streams (best k and issue order per point)")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    for r in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
-print("\nkernel:copy = stage_kernel / the slower copy stage (below 1 copy-bound, above 1 compute-bound); "
-      "efficiency = (T_serial - T_pipelined) / (T_serial - T_ideal), T_ideal the model's from the stage-alone times; "
-      "(!): above 1.05, the model, not the overlap, is off there (breadth-first assumes each copy engine finishes one "
-      "stream's share before the next): check it against the timeline")
-if balance:
-    value, ratio, eff = balance
-    met = eff is not None and eff >= 0.9
-    print(f"\nat balance (elementwise intensity:{value}, kernel:copy {ratio:.2f}): efficiency "
-          f"{'-' if eff is None else f'{eff:.2f}'}; target >= 0.9: {'met' if met else 'NOT met'}")
-for name, msg in errors.items():
-    print(f"{'skipped' if msg.startswith('skipped') else 'FAILED'}: {name}: {msg}")
-sys.exit(1 if any(not m.startswith("skipped") for m in errors.values()) else 0)
-PY
+# The report, ending in whether the run can be trusted (scripts/gpu_check_report.py).
+python3 scripts/gpu_check_report.py "$out/cuda.json" "$out/ctest.txt" | tee "$out/report.txt" ||
+  { [ "$status" -ne 0 ] || status=1; }
 # One point of the quick grid where the kernel and each copy should take about as long on an
 # H100-class GPU (64 MiB each way at ~50 GB/s, 4096 FLOPs on each of 16 M floats at ~60 TFLOP/s:
 # 1.1 to 1.3 ms each), so the timeline shows overlap if there is any; one repetition: seconds.

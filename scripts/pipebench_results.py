@@ -113,6 +113,7 @@ class ResultFile:
         self.processes = meta.get("processes", 1)
         self.not_run = list(meta.get("not_run", []))
         self.registered = meta.get("entries_registered")
+        self.after_run = dict(meta.get("after_run", {}))  # what the binary read after its last entry
         self.synthetic = self.context.get("pipebench_synthetic")
         # Entries of one Slurm job (or of all tasks of one job array) form one series: an
         # array's tasks each hold one point of a sweep. Outside Slurm a run folder does.
