@@ -3,6 +3,8 @@
 #include <sched.h>
 
 #include <array>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -56,12 +58,43 @@ World init(int* argc, char*** argv, const std::string& thread_level) {
   return w;
 }
 
+namespace {
+
+// Every rank's `mine` (up to 255 bytes), in rank order on rank 0; empty on the others. Collective.
+std::vector<std::string> gather_on_rank0(const std::string& mine) {
+  constexpr int kWidth = 256;
+  std::array<char, kWidth> local{};
+  mine.copy(local.data(), kWidth - 1);
+  int rank = 0, size = 1;
+  PIPEBENCH_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  PIPEBENCH_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
+  std::vector<char> all(rank == 0 ? static_cast<std::size_t>(kWidth) * size : 0);
+  PIPEBENCH_MPI_CHECK(MPI_Gather(local.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, 0, MPI_COMM_WORLD));
+  std::vector<std::string> out;
+  for (int r = 0; rank == 0 && r < size; ++r) out.emplace_back(all.data() + static_cast<std::size_t>(r) * kWidth);
+  return out;
+}
+
+// "rank 0: <label><value 0>; rank 1: <label><value 1>".
+std::string join_per_rank(const std::vector<std::string>& values, const char* label) {
+  std::string out;
+  for (std::size_t r = 0; r < values.size(); ++r)
+    out.append(r ? "; " : "").append("rank ").append(std::to_string(r)).append(": ").append(label).append(values[r]);
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, std::string>> transport_cvars() {
   // What decides whether a message moves while nobody calls MPI: below the eager limit it is
-  // copied at send; above, a rendezvous that only MPI calls progress (Open MPI's shared memory).
-  static const std::array<const char*, 6> kWanted = {"btl_vader_eager_limit",         "btl_vader_rndv_eager_limit",
-                                                     "btl_vader_max_send_size",       "btl_vader_single_copy_mechanism",
-                                                     "pml_ob1_use_early_completion", "mpi_leave_pinned"};
+  // copied at send; above, a rendezvous that only MPI calls progress (Open MPI's shared memory and
+  // TCP). Which PML and BTLs the run asked for, and how the TCP BTL sizes and progresses messages.
+  static const std::array<const char*, 15> kWanted = {
+      "pml", "btl",
+      "btl_vader_eager_limit", "btl_vader_rndv_eager_limit", "btl_vader_max_send_size", "btl_vader_single_copy_mechanism",
+      "btl_tcp_eager_limit", "btl_tcp_rndv_eager_limit", "btl_tcp_max_send_size", "btl_tcp_progress_thread",
+      "btl_tcp_sndbuf", "btl_tcp_rcvbuf", "btl_tcp_if_include",
+      "pml_ob1_use_early_completion", "mpi_leave_pinned"};
   std::vector<std::pair<std::string, std::string>> out;
   int provided = 0;
   if (MPI_T_init_thread(MPI_THREAD_SINGLE, &provided) != MPI_SUCCESS) return out;
@@ -81,11 +114,11 @@ std::vector<std::pair<std::string, std::string>> transport_cvars() {
     MPI_T_cvar_handle handle;
     int elements = 0;
     if (MPI_T_cvar_handle_alloc(i, nullptr, &handle, &elements) != MPI_SUCCESS) continue;
-    std::string value;
+    std::optional<std::string> value;  // an empty string is a value: "not set" (the library picks)
     if (elements == 1 && (type == MPI_INT || type == MPI_UNSIGNED)) {
       int v = 0;
       if (MPI_T_cvar_read(handle, &v) == MPI_SUCCESS) value = std::to_string(v);
-      if (!value.empty() && enumtype != MPI_T_ENUM_NULL) {
+      if (value && enumtype != MPI_T_ENUM_NULL) {
         int items = 0;
         char ename[256];
         int ename_len = sizeof ename;
@@ -102,9 +135,12 @@ std::vector<std::pair<std::string, std::string>> transport_cvars() {
                                  type == MPI_LONG_LONG)) {
       long long v = 0;
       if (MPI_T_cvar_read(handle, &v) == MPI_SUCCESS) value = std::to_string(v);
+    } else if (type == MPI_CHAR && elements > 0) {  // a string; `elements` is the buffer it needs
+      std::vector<char> text(static_cast<std::size_t>(elements) + 1, '\0');
+      if (MPI_T_cvar_read(handle, text.data()) == MPI_SUCCESS) value = std::string(text.data());
     }
     MPI_T_cvar_handle_free(&handle);
-    if (!value.empty()) out.emplace_back(name, value);
+    if (value) out.emplace_back(name, *value);
   }
   MPI_T_finalize();
   return out;
@@ -128,18 +164,19 @@ std::string binding_of_ranks() {
   } else {
     mine = "unknown";
   }
-  constexpr int kWidth = 256;
-  std::array<char, kWidth> local{};
-  mine.copy(local.data(), kWidth - 1);
-  int rank = 0, size = 1;
-  PIPEBENCH_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
-  PIPEBENCH_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
-  std::vector<char> all(rank == 0 ? static_cast<std::size_t>(kWidth) * size : 0);
-  PIPEBENCH_MPI_CHECK(MPI_Gather(local.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, 0, MPI_COMM_WORLD));
-  std::string out;
-  for (int r = 0; rank == 0 && r < size; ++r)
-    out.append(r ? "; " : "").append("rank ").append(std::to_string(r)).append(": cpus ").append(all.data() + r * kWidth);
-  return out;
+  return join_per_rank(gather_on_rank0(mine), "cpus ");
+}
+
+RankHosts hosts_of_ranks() {
+  char name[MPI_MAX_PROCESSOR_NAME];
+  int length = 0;
+  PIPEBENCH_MPI_CHECK(MPI_Get_processor_name(name, &length));
+  RankHosts hosts;
+  const std::vector<std::string> all = gather_on_rank0(std::string(name, static_cast<std::size_t>(length)));
+  hosts.per_rank = join_per_rank(all, "");
+  hosts.distinct = static_cast<int>(std::set<std::string>(all.begin(), all.end()).size());
+  PIPEBENCH_MPI_CHECK(MPI_Bcast(&hosts.distinct, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  return hosts;
 }
 
 Spread spread_over_ranks(double value) {

@@ -31,8 +31,17 @@ int parse_thread_level(const std::string& name);  // -1 when unknown
 // gathered on rank 0; other ranks get ""). Collective.
 std::string binding_of_ranks();
 
-// Control variables (MPI_T) that say how messages move: eager limits, the single-copy
-// mechanism, the send size. Each as "name = value"; what the library does not expose is absent.
+// The host each rank runs on (MPI_Get_processor_name), gathered on rank 0: "rank 0: pbh1; rank 1:
+// pbh2" ("" on the other ranks), and how many different ones there are (on every rank). Collective.
+struct RankHosts {
+  std::string per_rank;
+  int distinct = 0;
+};
+RankHosts hosts_of_ranks();
+
+// Control variables (MPI_T) that say how messages move: the PML and BTLs asked for, eager limits,
+// the single-copy mechanism, the send size, the TCP BTL's progress thread and socket buffers.
+// Each as "name = value"; what the library does not expose is absent.
 std::vector<std::pair<std::string, std::string>> transport_cvars();
 
 // One timed iteration of collective work: a barrier, this rank's wall time around `work`,

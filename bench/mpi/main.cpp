@@ -2,11 +2,14 @@
 // and writes results; an entry failing on one rank aborts the job rather than leave the others
 // waiting in a collective.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "cluster_file.hpp"
 #include "common.hpp"
 #include "harness.hpp"
+#include "transport.hpp"
 
 namespace {
 
@@ -48,13 +51,38 @@ int main(int argc, char** argv) {
     PIPEBENCH_MPI_CHECK(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD));
     return out != 0;
   };
+  const mpi::RankHosts hosts = mpi::hosts_of_ranks();
+  const auto cvars = mpi::transport_cvars();
+  const mpi::Transport transport =
+      mpi::describe_transport(cvars, hosts.distinct > 1, [](const char* name) { return std::getenv(name); });
   processes.context = {{"mpi_library", world.library},
                        {"mpi_thread_level_requested", mpi::parse_thread_level(level) < 0 ? "multiple" : level},
                        {"mpi_thread_level_provided", mpi::thread_level_name(world.thread_level)},
                        {"mpi_ranks", std::to_string(world.size)},
                        {"mpi_ranks_per_node", std::to_string(world.ranks_per_node)},
-                       {"mpi_binding", mpi::binding_of_ranks()}};
-  for (const auto& [name, value] : mpi::transport_cvars()) processes.context.push_back({"mpi_t/" + name, value});
+                       {"mpi_binding", mpi::binding_of_ranks()},
+                       {"mpi_hosts", hosts.per_rank},
+                       {"mpi_host_count", std::to_string(hosts.distinct)},
+                       {"mpi_transport", transport.name},
+                       {"mpi_eager_limit_source", transport.eager_limit_source}};
+  if (transport.eager_limit_bytes >= 0)
+    processes.context.push_back({"mpi_eager_limit_bytes", std::to_string(transport.eager_limit_bytes)});
+  for (const auto& [name, value] : cvars) processes.context.push_back({"mpi_t/" + name, value});
+  // The hosts scripts/cluster.sh made, and its probe of their links, when the run is on them.
+  std::string cluster_error;
+  if (const char* path = std::getenv("PIPEBENCH_CLUSTER_FILE"); path && *path) {
+    try {
+      for (auto& field : mpi::read_cluster_file(path)) processes.context.push_back(std::move(field));
+    } catch (const std::exception& e) {
+      cluster_error = e.what();
+    }
+  }
+  if (processes.any(!cluster_error.empty())) {  // every rank stops alike
+    if (!cluster_error.empty() && world.rank == 0)
+      std::fprintf(stderr, "pipebench-mpi: PIPEBENCH_CLUSTER_FILE %s\n", cluster_error.c_str());
+    MPI_Finalize();
+    return 2;
+  }
 
   const int rc = pb::run_main(argc, argv, "mpi", processes);
   MPI_Finalize();
