@@ -2,13 +2,14 @@
 # Installs the Debian packages pipebench needs, when it can (root, or sudo without a
 # password); otherwise names what is missing and how to install it. Exit 0 when all are there.
 # python3-scipy: scripts/compare.py's significance test; a Java runtime: the Jenkinsfile's
-# linter (scripts/lint-jenkinsfile.sh, which installs the linter itself from npm).
+# linter (scripts/lint-jenkinsfile.sh, which installs the linter itself from npm); iproute2,
+# iputils-ping, iperf3: scripts/cluster.sh's hosts and the probe of their links.
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config python3 git
           libbenchmark-dev libgtest-dev libhwloc-dev libopenblas-dev libcli11-dev
           liburing-dev fio libopenmpi-dev openmpi-bin python3-matplotlib python3-jsonschema
-          python3-scipy default-jre-headless likwid)
+          python3-scipy default-jre-headless likwid iproute2 iputils-ping iperf3)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "pipebench: not a Debian system; make sure the equivalents of these are installed: ${packages[*]}" >&2

@@ -11,9 +11,14 @@
 #   scripts/run.sh --no-peers      both
 #   scripts/run.sh --trace         also a timeline per entry (one untimed traced pass) in <run>/traces/,
 #                                  drawn as Gantt figures with the others
+#   scripts/run.sh --suites mpi --hosts 2 --rate 1gbit
+#                                  the MPI suite across N hosts made on this machine (scripts/cluster.sh,
+#                                  root; it replaces any cluster the script made before), one rank per
+#                                  host over TCP, the links shaped to --rate (default unshaped)
 #   scripts/run.sh -- --benchmark_filter=sumsq   extra flags for every suite's binary
 # PIPEBENCH_DATA_DIR: where the I/O suite's file goes (default /var/tmp: a disk, not tmpfs).
-# PIPEBENCH_MPI_RANKS: ranks of the MPI suite (default 2), started with mpirun on this machine.
+# PIPEBENCH_MPI_RANKS: ranks of the MPI suite (default 2, or one per host), started with mpirun on this machine.
+# PIPEBENCH_MPI_TRANSPORT: with --hosts, ob1 (default) or ucx, both over TCP.
 # PIPEBENCH_BUILD, PIPEBENCH_RESULTS: the build folder (default build) and the results root (default results).
 # Ctrl-C or SIGTERM stops the suite running then after its current entry: it keeps what finished as
 # <suite>.partial.json, the suites after it do not run, the summary and figures cover what finished.
@@ -24,7 +29,12 @@ data=""
 child=""
 child_signal=TERM
 stopped=0
-trap '[ -z "$data" ] || rm -rf "$data"' EXIT
+cluster_up=""
+cleanup() {
+  [ -z "$data" ] || rm -rf "$data"
+  [ -z "$cluster_up" ] || scripts/cluster.sh down >&2 || true
+}
+trap cleanup EXIT
 # A stop: the running suite is asked to stop after its entry (mpirun passes SIGUSR1 to every rank;
 # SIGUSR1 also reaches a binary that already has the terminal's SIGINT without ending it), and
 # the suites after it are not started.
@@ -41,6 +51,8 @@ suites=""
 fio=1
 likwid=1
 trace=0
+hosts=""
+rate=""
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -51,8 +63,10 @@ while [ $# -gt 0 ]; do
     --no-peers) fio=0 likwid=0 ;;
     --trace) trace=1 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "run.sh: unknown argument '$1' (use --quick, --full, --suites, --no-fio, --no-likwid, --no-peers, --trace, or -- <flags>)" >&2; exit 2 ;;
+    --hosts) [ $# -ge 2 ] || { echo "run.sh: --hosts needs a count (2 to 8)" >&2; exit 2; }; hosts=$2; shift ;;
+    --rate) [ $# -ge 2 ] || { echo "run.sh: --rate needs a rate (e.g. 1gbit)" >&2; exit 2; }; rate=$2; shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (use --quick, --full, --suites, --no-fio, --no-likwid, --no-peers, --trace, --hosts, --rate, or -- <flags>)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -63,10 +77,31 @@ for s in "${chosen[@]}"; do  # names are checked before anything is installed or
 done
 [[ "${PIPEBENCH_MPI_RANKS:-2}" =~ ^[1-9][0-9]*$ ]] ||
   { echo "run.sh: PIPEBENCH_MPI_RANKS: '${PIPEBENCH_MPI_RANKS}' is not a positive integer" >&2; exit 2; }
+if [ -z "$hosts" ]; then
+  [ -z "$rate" ] || { echo "run.sh: --rate shapes the links of --hosts: give --hosts too" >&2; exit 2; }
+elif [ -n "$suites" ] && [[ ",$suites," != *,mpi,* ]]; then
+  echo "run.sh: --hosts runs the MPI suite across hosts: add mpi to --suites" >&2; exit 2
+fi
+case "${PIPEBENCH_MPI_TRANSPORT:-ob1}" in ob1|ucx) ;;
+  *) echo "run.sh: PIPEBENCH_MPI_TRANSPORT: '${PIPEBENCH_MPI_TRANSPORT}' is not one of ob1, ucx" >&2; exit 2 ;;
+esac
 build=${PIPEBENCH_BUILD:-build}
 root=${PIPEBENCH_RESULTS:-results}
 
 scripts/deps.sh
+if [ -n "$hosts" ]; then
+  # The hosts come up before the build: their bad input is found at once, and the probe of the
+  # links runs on an idle machine. They go when this script ends, however it ends.
+  cluster_up=1
+  crc=0
+  scripts/cluster.sh up --hosts "$hosts" ${rate:+--rate "$rate"} >&2 || crc=$?
+  case "$crc" in
+    0) ;;
+    2) exit 2 ;;  # its one line said why
+    77) echo "run.sh: --hosts: this machine cannot make hosts (the line above says why)" >&2; exit 2 ;;
+    *) exit 1 ;;
+  esac
+fi
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 
@@ -126,10 +161,15 @@ for s in "${chosen[@]}"; do
   fi
   launch=()
   child_signal=USR1
-  if [ "$s" = mpi ]; then
+  if [ "$s" = mpi ] && [ -n "$hosts" ]; then
+    # mpirun inside the first host, one rank per host (it execs mpirun: SIGUSR1 reaches it).
+    launch=(scripts/cluster.sh mpirun --transport "${PIPEBENCH_MPI_TRANSPORT:-ob1}" --np "${PIPEBENCH_MPI_RANKS:-$hosts}" --)
+  elif [ "$s" = mpi ]; then
     ranks=${PIPEBENCH_MPI_RANKS:-2}
     launch=(mpirun -np "$ranks")
     [ "$ranks" -le "$(nproc 2>/dev/null || echo 1)" ] || launch+=(--oversubscribe)
+  fi
+  if [ "$s" = mpi ]; then
     # Open MPI refuses to run as root without both.
     [ "$(id -u)" -ne 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
     # mpirun kills its ranks this many seconds after its own SIGINT or SIGTERM (default 1): time

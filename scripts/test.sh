@@ -21,8 +21,8 @@ ctest --test-dir build --output-on-failure
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer" >&2
 # CUDA is built and tested in the Release build; the sanitizers see nothing of nvcc's code.
 build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DPIPEBENCH_SANITIZE=address;undefined" -DPIPEBENCH_WITH_CUDA=OFF
-# The Slurm, plot and run.sh tests run the Release binaries and scripts: once is enough.
-ctest --test-dir build-asan --output-on-failure -LE 'slurm|plot|scripts'
+# The Slurm, cluster, plot and run.sh tests run the Release binaries and scripts: once is enough.
+ctest --test-dir build-asan --output-on-failure -LE 'slurm|cluster|plot|scripts'
 
 echo "== ThreadSanitizer (executor)" >&2
 build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIPEBENCH_SANITIZE=thread -DPIPEBENCH_WITH_CUDA=OFF
@@ -31,5 +31,5 @@ norandom=()
 if command -v setarch >/dev/null 2>&1 && setarch "$(uname -m)" -R true 2>/dev/null; then
   norandom=(setarch "$(uname -m)" -R)
 fi
-"${norandom[@]}" ctest --test-dir build-tsan --output-on-failure -L executor
+"${norandom[@]}" ctest --test-dir build-tsan --output-on-failure -L executor -LE cluster
 echo "pipebench: all test suites passed" >&2
