@@ -497,12 +497,27 @@ def mpi_table(results, pair):
                      f"{fmt_x(p.value('speedup'))} of {fmt_x(p.value('speedup_bound'))}", fmt_eff(p.value("efficiency")),
                      pct(p.value("osu_overlap_pct")), pct(p.value("imb_overlap_pct")), fmt_f(p.value("imbalance")),
                      f"{fmt_time(p.value('rank_time_min'))}/{fmt_time(p.value('rank_time_max'))}"])
+    # Where the messages went and which sizes go eager, from each file's context (mpi/world.cpp).
+    paths = []
+    for f in results.files:
+        ctx = f.context
+        if "mpi_transport" not in ctx:
+            continue
+        limit = ctx.get("mpi_eager_limit_bytes")
+        eager = (f"eager limit {fmt_bytes(int(limit))} ({ctx.get('mpi_eager_limit_source', '?')}): a message up to it "
+                 "is sent at once, a larger one waits for the receiver's handshake" if limit and limit.isdigit()
+                 else f"eager limit {ctx.get('mpi_eager_limit_source', 'not known')}")
+        line = f"transport: {ctx['mpi_transport']}, ranks on {ctx.get('mpi_host_count', '?')} host(s); {eager}"
+        if ctx.get("cluster_rate_shaped"):
+            line += f"; link {ctx['cluster_rate_shaped']}"
+        if line not in paths:
+            paths.append(line)
     table(f"{pair}: serial vs overlapped per progress strategy (times: slowest rank, median)",
           ["ranks", "bytes", "compute", "chunks", "strategy", "comm alone", "compute alone (intended)", "serial",
            "pipelined", "speedup", "eff", "OSU", "IMB", "imbalance", "rank min/max"], rows,
           "OSU = max(0, 100 - 100 (T_pipelined - t_CPU) / t_comm); IMB = 100 max(0, min(1, (t_comm + t_CPU - T_pipelined)"
           " / min(t_comm, t_CPU)));\nt_CPU = compute time inside the pipelined run (slowest rank); imbalance = max/mean"
-          " over ranks of each rank's own time")
+          " over ranks of each rank's own time" + "".join("\n" + p for p in paths))
 
 
 TRAINING_ORDER = ["gpipe", "gpipe_recompute", "1f1b", "pipedream", "pipedream_vsync", "interleaved", "zero_bubble",
