@@ -17,6 +17,8 @@
 # /run/pipebench-cluster: the PIDs started, per-host files, the hostfile, the agent and cluster.json
 # (what was made and a short probe of the links: ping RTT and a 1 s TCP transfer, pbh1 to pbh2).
 # `mpirun` exports PIPEBENCH_CLUSTER_FILE=D/cluster.json, which pipebench-mpi adds to its context.
+# Each host has a /tmp of its own; a checkout under /tmp (this script's) and the folders named in
+# PIPEBENCH_CLUSTER_SHARE (colon-separated) stay visible in it at their own paths.
 #
 # Everything it makes is named with a prefix of its own (namespaces pbh1.., veths pbv1.., bridge
 # pbbr0), so `up` and `down` find and remove what a killed earlier run left. The hosts have no
@@ -161,16 +163,37 @@ host_index() {
   return 1
 }
 
+# What a host still sees of the machine's /tmp under its own: this checkout (its scripts and
+# build), and the folders named in PIPEBENCH_CLUSTER_SHARE (colon-separated), where under /tmp.
+# A clone in /tmp (a CI's) would otherwise vanish inside every host.
+shared_paths() {
+  local root p out="" extra=${PIPEBENCH_CLUSTER_SHARE:-}
+  root=$(cd "$(dirname "$script")/.." && pwd)
+  for p in "$root" ${extra//:/ }; do
+    p=$(realpath -m "$p")
+    case "$p" in /tmp/?*) out+="${out:+:}$p" ;; esac
+  done
+  echo "$out"
+}
+
 # enter I ARGV...: runs ARGV (replacing this process) in host I: its network and UTS namespaces,
-# and a mount namespace of its own in which the host's hosts, resolv.conf and /tmp cover the machine's.
+# and a mount namespace of its own in which the host's hosts, resolv.conf and /tmp cover the
+# machine's (the shared paths bound back into it first).
 enter() {
   local i=$1 host=$PREFIX$1
   shift
-  # shellcheck disable=SC2016 # the inner shell expands $0 and $@: the host's folder and ARGV
+  # shellcheck disable=SC2016 # the inner shell expands $0, $1 and $@: the host's folder, the shared paths, ARGV
   exec nsenter --net="/run/netns/$host" --uts="$dir/uts/$host" -- \
     unshare --mount --propagation private -- /bin/sh -c '
-      mount --bind "$0/hosts" /etc/hosts && mount --bind "$0/resolv.conf" /etc/resolv.conf &&
-        mount --rbind "$0/tmp" /tmp && exec "$@"' "$dir/$host" "$@"
+      mount --bind "$0/hosts" /etc/hosts && mount --bind "$0/resolv.conf" /etc/resolv.conf || exit 1
+      keep=$1; shift
+      IFS=:
+      for p in $keep; do
+        [ -d "$p" ] || continue
+        mkdir -p "$0/tmp/${p#/tmp/}" && mount --rbind "$p" "$0/tmp/${p#/tmp/}" || exit 1
+      done
+      unset IFS
+      mount --rbind "$0/tmp" /tmp && exec "$@"' "$dir/$host" "$(shared_paths)" "$@"
 }
 
 need_cluster() {

@@ -23,7 +23,7 @@ why=$(local_slurm_packages) || skip "$why"
 cluster=$here/scripts/cluster.sh
 cslurm=$here/scripts/slurm/cluster-slurm.sh
 state=/run/pipebench-cluster-slurm-test
-# Results and logs must be seen by every host: not under /tmp, which each host has its own of.
+# Results and logs go in the build folder, which every host sees (PIPEBENCH_CLUSTER_SHARE below).
 work=$build/cluster-slurm-test
 t0=$SECONDS
 cleanup() {
@@ -38,6 +38,8 @@ trap 'exit 130' INT TERM
 rm -rf "$work"
 mkdir -p "$work/logs"
 
+# The build (with the results in it) seen by every host, also where it lies under /tmp.
+export PIPEBENCH_CLUSTER_SHARE=$build
 rc=0
 "$cluster" --dir "$state" up --hosts 2 >"$work/logs/up.out" 2>&1 || rc=$?
 [ "$rc" -ne 77 ] || skip "$(tail -n 1 "$work/logs/up.out")"
