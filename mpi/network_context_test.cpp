@@ -97,6 +97,20 @@ TEST(Transport, Ob1UsesTcpAcrossHostsAndSharedMemoryWithinOne) {
   EXPECT_EQ(within.eager_limit_source, "btl_vader_eager_limit");
 }
 
+// Only ob1's TCP path has a progress thread of its own, and only when the run turned it on.
+TEST(Transport, OwnProgressIsTheTcpBtlsThreadWhenOn) {
+  EXPECT_EQ(pm::describe_transport(kOb1Tcp, true, environment({})).own_progress, "");
+  Members on = kOb1Tcp;
+  on.push_back({"btl_tcp_progress_thread", "1"});
+  EXPECT_EQ(pm::describe_transport(on, true, environment({})).own_progress,
+            "the TCP BTL's progress thread (btl_tcp_progress_thread = 1)");
+  Members off = kOb1Tcp;
+  off.push_back({"btl_tcp_progress_thread", "0"});
+  EXPECT_EQ(pm::describe_transport(off, true, environment({})).own_progress, "");
+  const Members shared = {{"pml", "ob1"}, {"btl", "^uct"}, {"btl_tcp_progress_thread", "1"}};
+  EXPECT_EQ(pm::describe_transport(shared, false, environment({})).own_progress, "") << "vader, not TCP, carries it";
+}
+
 TEST(Transport, UcxLimitIsItsRendezvousThresholdWhenSet) {
   const Members ucx = {{"pml", "ucx"}, {"btl", "^uct,openib,ofi"}};
   const pm::Transport picked = pm::describe_transport(ucx, true, environment({{"UCX_TLS", "tcp,self"}}));

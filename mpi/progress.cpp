@@ -13,12 +13,13 @@ const char* strategy_name(Strategy s) {
     case Strategy::none: return "none";
     case Strategy::test: return "test";
     case Strategy::thread: return "thread";
+    case Strategy::transport: return "transport";
   }
   return "?";
 }
 
 Strategy parse_strategy(const std::string& name) {
-  for (Strategy s : {Strategy::none, Strategy::test, Strategy::thread})
+  for (Strategy s : {Strategy::none, Strategy::test, Strategy::thread, Strategy::transport})
     if (name == strategy_name(s)) return s;
   throw std::invalid_argument("unknown progress strategy '" + name + "'");
 }

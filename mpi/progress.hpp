@@ -6,6 +6,9 @@
 //   test    MPI_Testall after every compute chunk; the calls and their time are counted
 //   thread  a progress thread sits in MPI_Wait on each request, in order, while the rank
 //           computes (MPI_THREAD_MULTIPLE); on its own core when the rank has one to spare
+//   transport  post, compute, wait, as none, with the transport's own progress running (Open
+//           MPI's TCP BTL progress thread, btl_tcp_progress_thread=1, set when the run starts):
+//           in the default grid only where the run has it, else skipped with the reason
 #include <mpi.h>
 
 #include <atomic>
@@ -21,7 +24,7 @@
 
 namespace pipebench::mpi {
 
-enum class Strategy { none, test, thread };
+enum class Strategy { none, test, thread, transport };
 const char* strategy_name(Strategy s);
 Strategy parse_strategy(const std::string& name);  // throws std::invalid_argument
 

@@ -68,6 +68,11 @@ Transport describe_transport(const std::vector<std::pair<std::string, std::strin
   // ob1 sends through the best BTL to each peer: vader within a node, tcp between hosts.
   const std::string btl = across_hosts ? "tcp" : (selects(t.btl, "tcp") && !selects(t.btl, "vader") ? "tcp" : "vader");
   t.name = std::string("ob1 over ") + (btl == "tcp" ? "tcp" : "shared memory (vader)");
+  if (btl == "tcp") {
+    const std::string thread = value_of(cvars, "btl_tcp_progress_thread");
+    if (thread == "1" || thread == "true" || thread == "yes")
+      t.own_progress = "the TCP BTL's progress thread (btl_tcp_progress_thread = " + thread + ")";
+  }
   const std::string limit = value_of(cvars, "btl_" + btl + "_eager_limit");
   if (!limit.empty()) {
     t.eager_limit_bytes = std::atoll(limit.c_str());

@@ -16,6 +16,10 @@ struct Transport {
   std::string name;      // "ob1 over tcp", "ob1 over shared memory (vader)", "ucx over tcp", ...
   long long eager_limit_bytes = -1;  // -1: not known
   std::string eager_limit_source;    // the variable it was read from, or why it is not known
+  // The transport's own progress, moving rendezvous messages between MPI calls: "" when it has
+  // none running (messages move only inside MPI calls); else what it is, "the TCP BTL's progress
+  // thread (btl_tcp_progress_thread = 1)". What the progress strategy `transport` measures.
+  std::string own_progress;
 };
 
 // cvars: (name, value) pairs; across_hosts: some rank is on another host than some other, so

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "simd.hpp"
 
@@ -12,7 +13,8 @@ namespace {
 mpi::World g_world;
 constexpr int kMaxDegree = 1 << 16;
 
-const std::vector<std::string> kStrategies = {"none", "test", "thread"};
+const std::vector<std::string> kStrategies = {"none", "test", "thread", "transport"};
+std::string g_transport_progress;
 
 PIPEBENCH_REGISTER_OPTION(mpi, strategy, "Progress strategy of the pipelined variants", DomainOption::Kind::choice,
                           kStrategies)
@@ -43,7 +45,11 @@ Axis chunks_axis(bool full) {
   return {"chunks", full ? std::vector<std::string>{"4", "16", "64"} : std::vector<std::string>{"16"}};
 }
 
-Axis strategy_axis() { return {"strategy", kStrategies}; }
+Axis strategy_axis() {
+  std::vector<std::string> values = kStrategies;
+  if (g_transport_progress.empty()) values.pop_back();  // transport: only where it would run
+  return {"strategy", values};
+}
 
 std::string validate_common(const Params& pt) {
   const auto bytes = pt.get_int("bytes");
@@ -56,6 +62,7 @@ std::string validate_common(const Params& pt) {
 
 const mpi::World& world() { return g_world; }
 void set_world(const mpi::World& w) { g_world = w; }
+void set_transport_progress(std::string own_progress) { g_transport_progress = std::move(own_progress); }
 
 void poly_map(const float* in, float* out, std::size_t first, std::size_t last, int degree) {
   const float c = kernels::kPolyCoefficient;
@@ -246,6 +253,12 @@ Progress progress_of(const Params& pt, std::size_t capacity) {
   if (progress.strategy == mpi::Strategy::thread && world().thread_level < MPI_THREAD_MULTIPLE)
     throw Skip(std::string("the thread strategy needs MPI_THREAD_MULTIPLE; the library provided ") +
                mpi::thread_level_name(world().thread_level) + " (--thread-level or the library's build)");
+  if (progress.strategy == mpi::Strategy::transport) {
+    if (g_transport_progress.empty())
+      throw Skip("the transport strategy needs the transport's own progress, which this run does not have "
+                 "(Open MPI's TCP BTL between hosts: OMPI_MCA_btl_tcp_progress_thread=1)");
+    progress.label = "progress: " + g_transport_progress;
+  }
   progress.chunks = static_cast<std::size_t>(pt.get_int("chunks"));
   if (progress.strategy == mpi::Strategy::thread) {
     const mpi::ProgressPlacement place = mpi::place_progress_thread(world().ranks_per_node);

@@ -125,12 +125,16 @@ std::string validate_common(const Params& pt);
 // count and the common checks.
 Pair mpi_pair(const Suite& suite, std::string workload);
 // The pipelined variants' own axes: the compute chunks (between which the test strategy tests)
-// and the progress strategy.
+// and the progress strategy: none, test, thread, and transport where the run has the
+// transport's own progress (set_transport_progress).
 Axis chunks_axis(bool full);
 Axis strategy_axis();
 
 // The world, for the pairs (set by main before anything is registered).
 const mpi::World& world();
 void set_world(const mpi::World& w);
+// The transport's own progress this run has (mpi::Transport::own_progress; "" none), set by
+// main before anything is registered: whether the transport strategy runs.
+void set_transport_progress(std::string own_progress);
 
 }  // namespace pipebench::bench::mpi_pairs

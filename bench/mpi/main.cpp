@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
                        {"mpi_host_count", std::to_string(hosts.distinct)},
                        {"mpi_transport", transport.name},
                        {"mpi_eager_limit_source", transport.eager_limit_source}};
+  processes.context.push_back({"mpi_transport_progress",
+                               transport.own_progress.empty() ? "none: messages move only inside MPI calls"
+                                                              : transport.own_progress});
+  pb::mpi_pairs::set_transport_progress(transport.own_progress);
   if (transport.eager_limit_bytes >= 0)
     processes.context.push_back({"mpi_eager_limit_bytes", std::to_string(transport.eager_limit_bytes)});
   for (const auto& [name, value] : cvars) processes.context.push_back({"mpi_t/" + name, value});
